@@ -1,0 +1,46 @@
+# iisync — the two commands a new user needs are `make run` and `make test`.
+GO       ?= go
+FUZZTIME ?= 10s
+BIN      := bin/iisync
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
+.PHONY: run build test test-short bench fuzz lint check-config clean
+
+## run: start the engine with its embedded defaults (data under ./var, MLLP on 127.0.0.1:2575)
+run: build
+	./$(BIN) serve
+
+build:
+	$(GO) build -o $(BIN) ./cmd/iisync
+
+## test: everything CI must prove (race detector, integration and interop tests, import rule)
+test:
+	$(GO) vet ./...
+	$(GO) test -race -timeout 20m ./...
+	$(GO) test -count=1 -run TestImportDirection .
+
+## test-short: the quick loop; slow tests skip under -short
+test-short:
+	$(GO) test -short ./...
+
+## bench: every benchmark, with allocations
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+## fuzz: each fuzz target for $(FUZZTIME)
+fuzz:
+	@set -e; for pkg in $$($(GO) list ./...); do \
+	  for t in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+	    echo "== $$pkg $$t"; $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg; \
+	  done; \
+	done
+
+## lint: gofmt, go vet, staticcheck (skipped with a note if it does not install)
+lint:
+	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	@if $(GO) run $(STATICCHECK) -version >/dev/null 2>&1; then $(GO) run $(STATICCHECK) ./...; \
+	 else echo "staticcheck did not install here; skipped"; fi
+
+clean:
+	rm -rf bin

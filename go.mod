@@ -1,0 +1,3 @@
+module github.com/iisync/iisync
+
+go 1.26
