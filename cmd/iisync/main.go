@@ -1,0 +1,75 @@
+// Command iisync is the iisync engine and its tools: serve runs the engine,
+// inspect shows messages field by field, send delivers message files over
+// MLLP, and version prints the build.
+//
+// This is the only main package and the only place that builds the logger,
+// handles signals and calls os.Exit; everything below it is embeddable.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+func main() { os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) }
+
+// command is one subcommand: it parses its own flags and returns an exit code.
+type command struct {
+	name    string
+	summary string
+	run     func(ctx context.Context, env *env, args []string) int
+}
+
+// env is what a subcommand may touch of the process, so tests can run them in-process.
+type env struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+}
+
+func commands() []command {
+	return []command{
+		{"serve", "run the engine: receive MLLP, commit durably, acknowledge", runServe},
+		{"inspect", "show messages segment by segment with HL7 field names", runInspect},
+		{"send", "send message files over MLLP and report each ACK", runSend},
+		{"version", "print the version", runVersion},
+	}
+}
+
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return dispatch(ctx, &env{stdin: stdin, stdout: stdout, stderr: stderr}, args)
+}
+
+func dispatch(ctx context.Context, e *env, args []string) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		usage(e.stderr)
+		return 2
+	}
+	for _, c := range commands() {
+		if c.name == args[0] {
+			return c.run(ctx, e, args[1:])
+		}
+	}
+	fmt.Fprintf(e.stderr, "iisync: unknown command %q\n\n", args[0])
+	usage(e.stderr)
+	return 2
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "usage: iisync <command> [flags] [args]")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "commands:")
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "run 'iisync <command> -h' for a command's flags")
+}

@@ -1,0 +1,221 @@
+package hl7
+
+import (
+	"bytes"
+	"fmt"
+	"strconv"
+)
+
+// Edits are copy-on-write: each one splices the new bytes into a copy of the
+// wire bytes and parses the copy, so the receiver is never modified (several
+// pipeline steps may hold the same *Message) and every untouched byte,
+// terminators included, is carried over unchanged.
+
+// Set returns a copy of m with the element at path set to value, which is
+// plain text and is escaped here. Missing fields, repetitions, components and
+// sub-components are created empty as needed; the segment must exist. Without
+// [rep] a field path replaces the whole field and a component path works on
+// the first repetition. MSH-1 and MSH-2 cannot be set (ErrReadOnly). Errors
+// are *PathError.
+func (m *Message) Set(path, value string) (*Message, error) {
+	p, ok := parsePath(path)
+	if !ok {
+		return nil, &PathError{Path: path, Err: ErrBadPath}
+	}
+	return m.set(path, p, Escape(value, m.d))
+}
+
+// SetRaw is Set for a value already in wire encoding: it may hold escape
+// sequences and delimiters of the levels below path (components in a field,
+// sub-components in a component …), but no delimiter of its own level or
+// above, no segment terminator and no framing byte (ErrBadValue).
+func (m *Message) SetRaw(path string, encoded string) (*Message, error) {
+	p, ok := parsePath(path)
+	if !ok {
+		return nil, &PathError{Path: path, Err: ErrBadPath}
+	}
+	if !rawFits(encoded, m.d, p) {
+		return nil, &PathError{Path: path, Err: ErrBadValue}
+	}
+	return m.set(path, p, encoded)
+}
+
+// rawFits reports whether the wire value v may be placed at p.
+func rawFits(v string, d Delimiters, p path) bool {
+	forbid := []byte{'\r', '\n', 0x0b, 0x1c, d.Field}
+	if p.rep > 0 || p.comp > 0 {
+		forbid = append(forbid, d.Repetition)
+	}
+	if p.comp > 0 {
+		forbid = append(forbid, d.Component)
+	}
+	if p.sub > 0 && d.SubComponent != 0 {
+		forbid = append(forbid, d.SubComponent)
+	}
+	return !bytes.ContainsAny([]byte(v), string(forbid))
+}
+
+func (m *Message) set(ps string, p path, v string) (*Message, error) {
+	isMSH := p.seg == "MSH"
+	switch {
+	case isMSH && p.field <= 2:
+		return nil, &PathError{Path: ps, Err: ErrReadOnly}
+	case p.sub > 1 && m.d.SubComponent == 0:
+		return nil, &PathError{Path: ps, Err: ErrBadPath} // no sub-component delimiter declared
+	}
+	i := m.find(p.seg, p.occ)
+	if i < 0 {
+		return nil, &PathError{Path: ps, Err: ErrNotFound}
+	}
+	si := m.segs[i]
+	elem := p.field + 1 // 1-based among the segment split by the field separator, the ID being 1
+	if isMSH {
+		elem-- // MSH-1 is the separator itself
+	}
+	d, val := m.d, []byte(v)
+	seg := replaceNth(m.raw[si.off:si.end], d.Field, elem, func(f []byte) []byte {
+		if p.rep == 0 && p.comp == 0 {
+			return val
+		}
+		return replaceNth(f, d.Repetition, max(p.rep, 1), func(r []byte) []byte {
+			if p.comp == 0 {
+				return val
+			}
+			return replaceNth(r, d.Component, p.comp, func(c []byte) []byte {
+				if p.sub == 0 {
+					return val
+				}
+				return replaceNth(c, d.SubComponent, p.sub, func([]byte) []byte { return val })
+			})
+		})
+	})
+	return m.splice(int(si.off), int(si.end), seg)
+}
+
+// replaceNth returns b with its element n (1-based, split by sep) replaced by
+// fn(element), adding empty elements when b has fewer than n. A sep of 0
+// means b is a single element.
+func replaceNth(b []byte, sep byte, n int, fn func([]byte) []byte) []byte {
+	start := 0
+	for k := 1; k < n; k++ {
+		i := -1
+		if sep != 0 {
+			i = bytes.IndexByte(b[start:], sep)
+		}
+		if i < 0 { // only k elements: pad
+			out := make([]byte, 0, len(b)+n-k+8)
+			out = append(out, b...)
+			for ; k < n; k++ {
+				out = append(out, sep)
+			}
+			return append(out, fn(nil)...)
+		}
+		start += i + 1
+	}
+	end := len(b)
+	if sep != 0 {
+		if i := bytes.IndexByte(b[start:], sep); i >= 0 {
+			end = start + i
+		}
+	}
+	mid := fn(b[start:end])
+	out := make([]byte, 0, start+len(mid)+len(b)-end)
+	out = append(out, b[:start]...)
+	out = append(out, mid...)
+	return append(out, b[end:]...)
+}
+
+// splice returns a new Message whose wire bytes are m's with raw[from:to]
+// replaced by repl.
+func (m *Message) splice(from, to int, repl ...[]byte) (*Message, error) {
+	n := len(m.raw) - (to - from)
+	for _, r := range repl {
+		n += len(r)
+	}
+	out := make([]byte, 0, n)
+	out = append(out, m.raw[:from]...)
+	for _, r := range repl {
+		out = append(out, r...)
+	}
+	out = append(out, m.raw[to:]...)
+	return Parse(out)
+}
+
+// InsertSegment returns a copy of m with seg (wire form, without terminator)
+// inserted after the segment at index after (0-based, in Segments order;
+// 0 = right after MSH). Nothing may precede MSH, so after must be at least 0.
+// The new segment gets the message's dominant terminator; a last segment
+// without terminator keeps none.
+func (m *Message) InsertSegment(after int, seg string) (*Message, error) {
+	idx := m.index()
+	if after < 0 {
+		return nil, fmt.Errorf("insert segment before MSH: %w", ErrReadOnly)
+	}
+	if after >= len(idx) {
+		return nil, fmt.Errorf("insert segment after index %d: %w", after, ErrNotFound)
+	}
+	if err := m.checkSegment(seg); err != nil {
+		return nil, fmt.Errorf("insert segment: %w", err)
+	}
+	si, term := idx[after], m.terminator()
+	if si.next > si.end { // has a terminator: insert after it
+		return m.splice(int(si.next), int(si.next), []byte(seg), term)
+	}
+	return m.splice(int(si.end), int(si.end), term, []byte(seg))
+}
+
+// AppendSegment returns a copy of m with seg (wire form, without terminator)
+// added after the last segment (before any batch trailer or trailing bytes).
+func (m *Message) AppendSegment(seg string) (*Message, error) {
+	return m.InsertSegment(m.SegmentCount()-1, seg)
+}
+
+// DeleteSegment returns a copy of m without the occurrence-th (1-based)
+// segment named name, and without its terminator. MSH cannot be deleted.
+func (m *Message) DeleteSegment(name string, occurrence int) (*Message, error) {
+	if name == "MSH" {
+		return nil, fmt.Errorf("delete MSH: %w", ErrReadOnly)
+	}
+	i := m.find(name, occurrence)
+	if i < 0 {
+		return nil, fmt.Errorf("delete %s[%d]: %w", strconv.Quote(name), occurrence, ErrNotFound)
+	}
+	si := m.segs[i]
+	return m.splice(int(si.off), int(si.next))
+}
+
+// checkSegment validates a segment given in wire form.
+func (m *Message) checkSegment(seg string) error {
+	b := []byte(seg)
+	switch {
+	case !isSegmentID(b, m.d.Field) || isBatchLine(b):
+		return ErrBadSegmentID
+	case string(b[:3]) == "MSH":
+		return ErrReadOnly
+	case bytes.ContainsAny(b, "\r\n\x0b\x1c"):
+		return ErrBadValue
+	}
+	return nil
+}
+
+// terminator returns the segment terminator the message uses most (CR on a tie).
+func (m *Message) terminator() []byte {
+	var cr, lf, crlf int
+	for _, si := range m.index() {
+		switch string(m.raw[si.end:si.next]) {
+		case "\r":
+			cr++
+		case "\n":
+			lf++
+		case "\r\n":
+			crlf++
+		}
+	}
+	switch {
+	case lf > cr && lf >= crlf:
+		return []byte("\n")
+	case crlf > cr && crlf > lf:
+		return []byte("\r\n")
+	}
+	return []byte("\r")
+}
