@@ -169,11 +169,20 @@ func (h *receiver) ServeMLLP(_ context.Context, r *mllp.Request) []byte {
 // inbox is the engine's durable receiving journal until the channel engine's
 // Badger store takes over: each message is appended as one MLLP frame and
 // fsynced before the caller may acknowledge it. `iisync inspect` reads it.
+//
+// Appends share syncs (group commit): a writer whose frame a sync already
+// covered returns without one, so concurrent connections do not queue behind
+// each other's fsync.
 type inbox struct {
 	path string
 
-	mu sync.Mutex
-	f  *os.File
+	mu       sync.Mutex // guards the fields below
+	f        *os.File
+	written  uint64 // frames written
+	synced   uint64 // frames known to be on stable storage
+	syncing  bool   // a writer is in fsync now
+	syncDone *sync.Cond
+	syncErr  error // the last sync's error, for the writers it covered
 }
 
 func openInbox(dir string) (*inbox, error) {
@@ -185,10 +194,12 @@ func openInbox(dir string) (*inbox, error) {
 	if err != nil {
 		return nil, fmt.Errorf("inbox: %w", err)
 	}
-	return &inbox{path: p, f: f}, nil
+	b := &inbox{path: p, f: f}
+	b.syncDone = sync.NewCond(&b.mu)
+	return b, nil
 }
 
-// Append writes one message and syncs it to stable storage.
+// Append writes one message and returns once it is on stable storage.
 func (b *inbox) Append(raw []byte) error {
 	frame := mllp.Encode(raw)
 	b.mu.Lock()
@@ -196,8 +207,27 @@ func (b *inbox) Append(raw []byte) error {
 	if _, err := b.f.Write(frame); err != nil {
 		return fmt.Errorf("inbox write: %w", err)
 	}
-	if err := b.f.Sync(); err != nil {
-		return fmt.Errorf("inbox sync: %w", err)
+	b.written++
+	mine := b.written
+	for b.synced < mine {
+		if b.syncing { // someone else's fsync may cover this frame
+			b.syncDone.Wait()
+			continue
+		}
+		b.syncing = true
+		upTo := b.written
+		b.mu.Unlock()
+		err := b.f.Sync()
+		b.mu.Lock()
+		b.syncing = false
+		b.syncErr = err
+		if err == nil {
+			b.synced = upTo
+		}
+		b.syncDone.Broadcast()
+		if err != nil {
+			return fmt.Errorf("inbox sync: %w", err)
+		}
 	}
 	return nil
 }
