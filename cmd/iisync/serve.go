@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -67,7 +68,7 @@ func serve(ctx context.Context, e *env, o serveOptions) int {
 		fmt.Fprintf(e.stderr, "iisync serve: --log-level: %v\n", err)
 		return 2
 	}
-	log := zerolog.New(e.stderr).Level(level).With().Timestamp().Logger()
+	log := newLogger(e.stderr, level)
 
 	cfg := mllp.Config{Addr: o.listen, MaxFrameBytes: o.maxFrame}
 	if o.tlsCert != "" || o.tlsKey != "" || o.tlsCA != "" {
@@ -96,7 +97,7 @@ func serve(ctx context.Context, e *env, o serveOptions) int {
 		fmt.Fprintf(e.stderr, "iisync serve: %v\n", err)
 		return 1
 	}
-	log.Info().Str("addr", ln.Addr().String()).Bool("tls", cfg.TLS != nil).Str("inbox", inbox.path).Msg("listening")
+	log.Info().Str("addr", ln.Addr().String()).Bool("tls", cfg.TLS != nil).Str("inbox", inbox.path).Msg("started")
 	if o.ready != nil {
 		o.ready(ln.Addr())
 	}
@@ -236,4 +237,15 @@ func (b *inbox) Close() error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.f.Close()
+}
+
+// newLogger writes JSON lines, or a human-readable console format when w is a
+// terminal (make run in a shell).
+func newLogger(w io.Writer, level zerolog.Level) zerolog.Logger {
+	if f, ok := w.(*os.File); ok {
+		if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
+			w = zerolog.ConsoleWriter{Out: f, TimeFormat: time.TimeOnly}
+		}
+	}
+	return zerolog.New(w).Level(level).With().Timestamp().Logger()
 }
