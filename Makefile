@@ -6,9 +6,9 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
 .PHONY: run build test test-short bench fuzz lint check-config clean
 
-## run: start the engine with its embedded defaults (data under ./var, MLLP on 127.0.0.1:2575)
+## run: start the engine with the demo configuration (conf/examples/demo.yaml)
 run: build
-	./$(BIN) serve
+	./$(BIN) serve -c conf/examples/demo.yaml
 
 build:
 	$(GO) build -o $(BIN) ./cmd/iisync

@@ -1,14 +1,11 @@
-// Package store is the engine's durable store and the only importer of
-// Badger: every message with its stages (raw, transformed, sent, response),
-// its status lifecycle, search indexes, per-destination queues that survive
-// restarts, dead letters, and retention. Writes are synced to disk before
-// they return (Badger batches concurrent commits into shared syncs).
-//
 // CONTRACT FILE written by the lead; the store helper implements it in other
-// files and may add, but not change, these names.
+// files and may add, but not change, these names. The package documentation
+// is in doc.go.
+
 package store
 
 import (
+	"errors"
 	"time"
 )
 
@@ -93,11 +90,11 @@ type Delivery struct {
 	LastError   string // never contains PHI
 	NextAttempt time.Time
 	SentAt      time.Time
-	Sent        []byte // payload as sent
-	Response    []byte // e.g. the registry's ACK
-	ACKCode     string // MSA-1 of the response
+	Sent        []byte   // payload as sent
+	Response    []byte   // e.g. the registry's ACK
+	ACKCode     string   // MSA-1 of the response
 	ErrorCodes  []string // e.g. "0357:101", "0533:5", for search
-	Return      bool // this delivery is the return channel back to the EHR
+	Return      bool     // this delivery is the return channel back to the EHR
 }
 
 // Query selects stored messages; zero fields do not constrain.
@@ -125,3 +122,44 @@ type QueueItem struct {
 	NextAttempt time.Time
 	EnqueuedAt  time.Time
 }
+
+// Outgoing is a payload to enqueue for another destination in the same
+// transaction as a Deliver: the return channel's message back to the EHR.
+// Payload holds PHI: never log it.
+type Outgoing struct {
+	Destination string // queue name, "<channel>/return"
+	Payload     []byte // bytes to send, stored as the return delivery's Sent
+}
+
+// Sentinel errors. Their text and every error the store returns carry
+// positions and names only, never message content.
+var (
+	// ErrNotFound means no message with that ID is stored (never was, or
+	// retention removed it), or the queue item does not exist.
+	ErrNotFound = errors.New("store: not found")
+	// ErrDuplicate means Commit found the same Channel+Sender+ControlID within
+	// the dedupe window; Commit returns the earlier message's ID with it.
+	ErrDuplicate = errors.New("store: duplicate message")
+	// ErrClosed means the Store was closed.
+	ErrClosed = errors.New("store: closed")
+	// ErrWrite wraps a failure to persist (disk full, I/O error, conflicts
+	// that did not resolve). Nothing of the failed call was stored; the engine
+	// answers AR so the sender retries.
+	ErrWrite = errors.New("store: write failed")
+	// ErrInvalid means an argument was unusable (empty channel, unknown
+	// status, empty or repeated destination).
+	ErrInvalid = errors.New("store: invalid argument")
+	// ErrTooLarge means one call's writes exceed what a single Badger
+	// transaction can hold.
+	ErrTooLarge = errors.New("store: message too large")
+	// ErrPruned means retention already removed the message bytes, so the
+	// message cannot be sent again.
+	ErrPruned = errors.New("store: message content pruned")
+	// ErrCorrupt means a stored record could not be decoded.
+	ErrCorrupt = errors.New("store: corrupt record")
+	// ErrKeyFile means the encryption key file is missing, unreadable or
+	// malformed. The wrapping error names the file, never the key.
+	ErrKeyFile = errors.New("store: encryption key file")
+	// ErrKeyMismatch means the data directory was written with another key.
+	ErrKeyMismatch = errors.New("store: encryption key does not match the data directory")
+)

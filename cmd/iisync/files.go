@@ -21,7 +21,7 @@ func (f fileMessage) where() string { return fmt.Sprintf("%s #%d", f.file, f.ind
 
 // readMessages reads every message in the named files ("-" is stdin). A file
 // may hold one or many messages, with CR, LF or CRLF segment terminators,
-// batch wrappers, or MLLP framing (as the engine's inbox journal writes it).
+// batch wrappers, or MLLP framing.
 func readMessages(stdin io.Reader, names []string) ([]fileMessage, error) {
 	var out []fileMessage
 	for _, name := range names {

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -182,7 +183,7 @@ func TestInteropPeerClientsToListener(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			needCommand(t, tc.tool)
-			eng := startEngine(t, serveOptions{logLevel: "info"})
+			eng := startEngine(t, testConfig{logLevel: "info"})
 			_, port, _ := net.SplitHostPort(eng.addr)
 			ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
 			defer cancel()
@@ -193,10 +194,11 @@ func TestInteropPeerClientsToListener(t *testing.T) {
 			if n := tc.acks(string(out)); n != len(ids) {
 				t.Errorf("client saw %d matching AA ACKs, want %d:\n%s", n, len(ids), out)
 			}
-			got := iisync(t, "", "inspect", "--get", "MSH-10", filepath.Join(eng.dataDir, "inbox.mllp"))
-			if got.stdout != strings.Join(ids, "\n")+"\n" {
-				t.Errorf("inbox holds %q", got.stdout)
+			if got := eng.controlIDs(t); !slices.Equal(got, ids) {
+				t.Errorf("store holds %q, want %q", got, ids)
 			}
+			eng.stop()
+			eng.noCanaries(t)
 		})
 	}
 }

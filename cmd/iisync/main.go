@@ -1,6 +1,8 @@
-// Command iisync is the iisync engine and its tools: serve runs the engine,
-// inspect shows messages field by field, send delivers message files over
-// MLLP, and version prints the build.
+// Command iisync is the iisync engine and its tools: serve runs the engine
+// from a configuration file, messages searches, shows, reprocesses and
+// resends stored messages over the running engine's API, inspect shows
+// messages field by field, send delivers message files over MLLP, and
+// version prints the build.
 //
 // This is the only main package and the only place that builds the logger,
 // handles signals and calls os.Exit; everything below it is embeddable.
@@ -35,7 +37,9 @@ type env struct {
 
 func commands() []command {
 	return []command{
-		{"serve", "run the engine: receive MLLP, commit durably, acknowledge", runServe},
+		{"serve", "run the engine from a configuration file (-c; default: the embedded demo)", runServe},
+		{"check", "validate a configuration file without starting anything", runCheck},
+		{"messages", "list, show, reprocess or resend stored messages over the API", runMessages},
 		{"inspect", "show messages segment by segment with HL7 field names", runInspect},
 		{"send", "send message files over MLLP and report each ACK", runSend},
 		{"version", "print the version", runVersion},
@@ -68,8 +72,10 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "commands:")
 	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
+		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "run 'iisync <command> -h' for a command's flags")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "signals (serve): SIGHUP reloads the configuration; SIGINT/SIGTERM drain and stop")
 }

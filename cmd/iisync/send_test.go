@@ -5,16 +5,18 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/iisync/iisync/channels/store"
 	"github.com/iisync/iisync/gateway/mllp"
 	"github.com/iisync/iisync/transforms/hl7"
 )
 
 func TestSendToServeCommitsBeforeAA(t *testing.T) {
-	eng := startEngine(t, serveOptions{})
+	eng := startEngine(t, testConfig{})
 	msgs := canaryVXU + strings.Replace(canaryVXU, "CANARY-1", "CANARY-2", 1) + strings.Replace(canaryVXU, "CANARY-1", "CANARY-3", 1)
 	f := writeFile(t, "three.hl7", strings.ReplaceAll(msgs, "\r", "\n"))
 	r := iisync(t, "", "send", "--to", eng.addr, f)
@@ -25,21 +27,23 @@ func TestSendToServeCommitsBeforeAA(t *testing.T) {
 	if r.stdout != want {
 		t.Errorf("send printed %q, want %q", r.stdout, want)
 	}
-	// Every AA'd message is in the inbox journal, which inspect reads back.
-	got := iisync(t, "", "inspect", "--get", "MSH-10", filepath.Join(eng.dataDir, "inbox.mllp"))
-	if got.stdout != "CANARY-1\nCANARY-2\nCANARY-3\n" {
-		t.Errorf("inbox holds %q (exit %d, %s)", got.stdout, got.code, got.stderr)
+	// Every AA'd message is in the store the moment the AA arrived: ask the
+	// API right away, without waiting for delivery.
+	if got := eng.controlIDs(t); !slices.Equal(got, []string{"CANARY-1", "CANARY-2", "CANARY-3"}) {
+		t.Errorf("store holds %q", got)
 	}
 	if code := eng.stop(); code != 0 {
 		t.Errorf("serve exited %d:\n%s", code, eng.log)
 	}
-	for _, canary := range []string{"ZZTEST", "PAT123", "20200101"} {
-		if strings.Contains(eng.log.String(), canary) {
-			t.Errorf("server log leaks %s:\n%s", canary, eng.log)
-		}
+	eng.noCanaries(t)
+	// The store directory is private, and after the stop the messages are
+	// still there (reopened with the same key).
+	if fi, err := os.Stat(filepath.Join(eng.dir, "store")); err != nil || fi.Mode().Perm() != 0o700 {
+		t.Errorf("store dir mode: %v %v", fi.Mode(), err)
 	}
-	if fi, err := os.Stat(filepath.Join(eng.dataDir, "inbox.mllp")); err != nil || fi.Mode().Perm() != 0o600 {
-		t.Errorf("inbox mode: %v %v", fi.Mode(), err)
+	eng2 := restartEngine(t, eng)
+	if got := eng2.controlIDs(t); !slices.Equal(got, []string{"CANARY-1", "CANARY-2", "CANARY-3"}) {
+		t.Errorf("after restart the store holds %q", got)
 	}
 }
 
@@ -47,7 +51,7 @@ func TestSendToServeCommitsBeforeAA(t *testing.T) {
 // malformed message gets AE with an ERR giving the position, an oversize
 // frame gets AR, and the same connection then still takes a good message.
 func TestServeNAKsAndKeepsConnection(t *testing.T) {
-	eng := startEngine(t, serveOptions{maxFrame: 4096})
+	eng := startEngine(t, testConfig{maxFrame: 4096})
 	conn, err := net.Dial("tcp", eng.addr)
 	if err != nil {
 		t.Fatal(err)
@@ -93,10 +97,36 @@ func TestServeNAKsAndKeepsConnection(t *testing.T) {
 	if ack.Value("MSH-3") != "IIS" || ack.Value("MSH-5") != "EHR" || ack.Value("MSH-21.1") != "Z23" {
 		t.Errorf("ACK header: MSH-3 %q MSH-5 %q MSH-21 %q", ack.Value("MSH-3"), ack.Value("MSH-5"), ack.Value("MSH-21"))
 	}
-	got := iisync(t, "", "inspect", "--get", "MSH-10", filepath.Join(eng.dataDir, "inbox.mllp"))
-	if got.stdout != "CANARY-1\n" {
-		t.Errorf("only the good message may be committed; inbox holds %q", got.stdout)
+	// The good message is stored for delivery; the malformed one, if kept
+	// for the record, is errored and queued nowhere; the oversize frame,
+	// which was never whole, is not stored.
+	list := eng.messages(t, "list")
+	if list.code != 0 {
+		t.Fatalf("messages list: %d %s", list.code, list.stderr)
 	}
+	var good, bad int
+	for line := range strings.Lines(list.stdout) {
+		f := strings.Split(strings.TrimSpace(line), "\t")
+		switch f[3] {
+		case "CANARY-1":
+			good++
+			if f[5] == string(store.StatusErrored) {
+				t.Errorf("good message stored as %s", f[5])
+			}
+		case "BAD-7":
+			bad++
+			if f[5] != string(store.StatusErrored) {
+				t.Errorf("malformed message stored as %s, want errored", f[5])
+			}
+		default:
+			t.Errorf("unexpected stored message: %q", line)
+		}
+	}
+	if good != 1 || bad > 1 {
+		t.Errorf("store holds %d good and %d malformed messages:\n%s", good, bad, list.stdout)
+	}
+	eng.stop()
+	eng.noCanaries(t)
 }
 
 func TestSendReportsNonAA(t *testing.T) {

@@ -6,52 +6,65 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
-	"path/filepath"
+	"os/signal"
+	"strings"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/rs/zerolog"
 
-	"github.com/iisync/iisync/gateway/mllp"
-	"github.com/iisync/iisync/transforms/hl7"
+	"github.com/iisync/iisync/channels"
+	"github.com/iisync/iisync/channels/store"
+	"github.com/iisync/iisync/conf"
+	"github.com/iisync/iisync/console"
 )
 
-const serveUsage = `usage: iisync serve [flags]
+const serveUsage = `usage: iisync serve [-c FILE]
 
-Runs the engine with its embedded defaults: an MLLP listener that commits
-every message durably (fsync) to an inbox journal under the data directory
-before it answers AA. A message that does not parse gets AE with an ERR
-segment giving the position; an oversize frame gets AR; the connection
-stays open in both cases. SIGINT or SIGTERM drains in-flight frames and stops.
+Runs the engine from a configuration file (without -c: the embedded demo
+configuration, with its paths relative to the working directory). Every
+channel receives from its source, commits each message durably (fsync) to
+the store before it answers AA, and delivers it to its destinations from
+durable queues. The HTTP API, /metrics and the probes listen on api.addr.
+
+SIGHUP reloads the configuration (a rejected reload is logged and the
+running configuration stays); SIGINT or SIGTERM drains: listeners close,
+in-flight messages finish and are acknowledged, queue workers stop after
+their current attempt, the store closes, all within shutdown_grace.
 
 `
 
 // serveOptions are the flags of serve; tests set them directly.
 type serveOptions struct {
-	listen     string
-	dataDir    string
-	maxFrame   int
-	tlsCert    string
-	tlsKey     string
-	tlsCA      string
-	logLevel   string
-	ready      func(addr net.Addr) // called once listening (tests)
-	shutdownIn time.Duration
+	configFile string
+	// reload, when non-nil, triggers a reload per receive (runServe passes
+	// SIGHUP).
+	reload <-chan os.Signal
+	// ready is called once everything listens (tests).
+	ready func(r *running)
+}
+
+// running is a started engine as serve sees it; tests get it through ready.
+type running struct {
+	APIAddr string // the console's bound address
+	Engine  *channels.Engine
+	Store   *store.Store
+	// Reload does what SIGHUP does and returns why a reload was rejected.
+	Reload func(ctx context.Context) error
 }
 
 func runServe(ctx context.Context, e *env, args []string) int {
 	fs := newFlagSet("serve", e.stderr)
 	fs.Usage = func() { fmt.Fprint(e.stderr, serveUsage); fs.PrintDefaults() }
 	var o serveOptions
-	fs.StringVar(&o.listen, "listen", "127.0.0.1:2575", "MLLP listen `address`")
-	fs.StringVar(&o.dataDir, "data", "./var", "data `directory` (created 0700)")
-	fs.IntVar(&o.maxFrame, "max-frame-bytes", 1<<20, "largest MLLP frame accepted, in `bytes`")
-	fs.StringVar(&o.tlsCert, "tls-cert", "", "PEM certificate `file`: serve MLLP over TLS")
-	fs.StringVar(&o.tlsKey, "tls-key", "", "PEM key `file` for --tls-cert")
-	fs.StringVar(&o.tlsCA, "tls-client-ca", "", "PEM CA `file`: require client certificates signed by it (mTLS)")
-	fs.StringVar(&o.logLevel, "log-level", "info", "log `level`: debug, info, warn, error")
-	fs.DurationVar(&o.shutdownIn, "shutdown-grace", 10*time.Second, "how long to let in-flight frames finish on stop")
+	fs.StringVar(&o.configFile, "c", "", "configuration `file` (default: the embedded demo configuration)")
+	fs.StringVar(&o.configFile, "config", "", "same as -c")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -59,193 +72,303 @@ func runServe(ctx context.Context, e *env, args []string) int {
 		fs.Usage()
 		return 2
 	}
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	o.reload = hup
 	return serve(ctx, e, o)
 }
 
+// loadConfig reads the configuration file, or the embedded demo when name is "".
+func loadConfig(name string) (*conf.File, error) {
+	if name != "" {
+		return conf.Load(name)
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		return nil, err
+	}
+	return conf.Parse(conf.Demo(), "demo", wd)
+}
+
 func serve(ctx context.Context, e *env, o serveOptions) int {
-	level, err := zerolog.ParseLevel(o.logLevel)
-	if err != nil {
-		fmt.Fprintf(e.stderr, "iisync serve: --log-level: %v\n", err)
-		return 2
-	}
-	log := newLogger(e.stderr, level)
-
-	cfg := mllp.Config{Addr: o.listen, MaxFrameBytes: o.maxFrame}
-	if o.tlsCert != "" || o.tlsKey != "" || o.tlsCA != "" {
-		cfg.TLS = &mllp.TLSConfig{CertFile: o.tlsCert, KeyFile: o.tlsKey, CAFile: o.tlsCA, ClientAuth: o.tlsCA != ""}
-	}
-	cfg = cfg.WithDefaults()
-	if err := cfg.Validate(); err != nil {
-		fmt.Fprintf(e.stderr, "iisync serve: invalid configuration:\n%v\n", err)
-		return 2
-	}
-	inbox, err := openInbox(o.dataDir)
+	f, err := loadConfig(o.configFile)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "iisync serve: %v\n", err)
+		return 2
+	}
+	log, level, err := newLogger(e.stderr, f.Log.Level, f.Log.Format)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "iisync serve: %v\n", err)
+		return 2
+	}
+	configName := o.configFile
+	if configName == "" {
+		configName = "(embedded demo)"
+	}
+	log.Info().Str("config", configName).Int("channels", len(f.Engine().Channels)).Str("version", version).Msg("starting")
+
+	key, created, err := patientKey(f)
+	if err != nil {
+		log.Error().Err(err).Msg("patient key")
 		return 1
 	}
-	defer inbox.Close()
-
-	h := &receiver{inbox: inbox, log: log}
-	srv, err := mllp.New(cfg, h, log.With().Str("component", "mllp").Logger())
-	if err != nil {
-		fmt.Fprintf(e.stderr, "iisync serve: %v\n", err)
-		return 2
+	if created {
+		log.Info().Str("key_file", f.Security.PatientRefKeyFile).Msg("created patient_ref key")
 	}
-	ln, err := net.Listen("tcp", cfg.Addr)
+	st, err := store.Open(f.Storage, log) // the store and the engine name their own components
 	if err != nil {
-		fmt.Fprintf(e.stderr, "iisync serve: %v\n", err)
+		log.Error().Err(err).Msg("open store")
 		return 1
 	}
-	log.Info().Str("addr", ln.Addr().String()).Bool("tls", cfg.TLS != nil).Str("inbox", inbox.path).Msg("started")
-	if o.ready != nil {
-		o.ready(ln.Addr())
+	code := 0
+	defer func() {
+		if err := st.Close(); err != nil {
+			log.Error().Err(err).Msg("close store")
+		}
+	}()
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	rr := &reloadRegisterer{Registerer: reg}
+	mux := http.NewServeMux()
+	eng, err := channels.New(f.Engine(), st, log,
+		channels.Options{PatientKey: key, Registerer: rr, HTTPMux: mux})
+	if err != nil {
+		log.Error().Err(err).Msg("build engine")
+		return 2
+	}
+	con, err := console.New(console.Config{Addr: f.API.Addr, Token: f.API.Token, PatientKey: key}, eng, reg, mux,
+		log.With().Str("component", "console").Logger())
+	if err != nil {
+		log.Error().Err(err).Msg("build console")
+		return 2
+	}
+	apiAddr := f.API.Addr
+	if apiAddr == "" {
+		apiAddr = console.DefaultAddr
+	}
+	ln, err := net.Listen("tcp", apiAddr)
+	if err != nil {
+		log.Error().Err(err).Str("addr", apiAddr).Msg("api listen")
+		return 1
+	}
+	if err := eng.Start(ctx); err != nil {
+		ln.Close()
+		log.Error().Err(err).Msg("start engine")
+		return 1
 	}
 	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
+	go func() { served <- con.Serve(ln) }()
 
-	select {
-	case err := <-served:
-		log.Error().Err(err).Msg("listener stopped")
-		return 1
-	case <-ctx.Done():
+	var cur atomic.Pointer[conf.File] // the running configuration
+	cur.Store(f)
+	st.StartPruner(func(channel string) store.Retention {
+		for _, ch := range cur.Load().Channels {
+			if ch.Name == channel {
+				return ch.Retention
+			}
+		}
+		return store.Retention{} // the storage.retention defaults
+	})
+	var reloading sync.Mutex // serializes reloads
+	reload := func(ctx context.Context) error {
+		reloading.Lock()
+		defer reloading.Unlock()
+		nf, err := applyReload(ctx, o.configFile, cur.Load(), eng, rr)
+		if err != nil {
+			log.Error().Err(err).Msg("reload rejected")
+			return err
+		}
+		// What reloads besides the channels: api.token, log.level and
+		// shutdown_grace (conf.File.ReloadableFrom refuses the rest).
+		con.SetToken(nf.API.Token)
+		if err := level.set(nf.Log.Level); err != nil { // validated by conf; kept if not
+			log.Warn().Err(err).Msg("log level unchanged")
+		}
+		cur.Store(nf)
+		return nil
 	}
-	log.Info().Msg("shutting down")
-	sctx, cancel := context.WithTimeout(context.Background(), o.shutdownIn)
+	log.Info().Str("api", ln.Addr().String()).Msg("ready")
+	if o.ready != nil {
+		o.ready(&running{APIAddr: ln.Addr().String(), Engine: eng, Store: st, Reload: reload})
+	}
+
+loop:
+	for {
+		select {
+		case err := <-served:
+			log.Error().Err(err).Msg("api listener stopped")
+			served <- err
+			code = 1
+			break loop
+		case <-o.reload:
+			log.Info().Str("config", configName).Msg("reloading")
+			_ = reload(ctx)
+		case <-ctx.Done():
+			break loop
+		}
+	}
+
+	grace := cur.Load().ShutdownGrace
+	if grace <= 0 {
+		grace = 10 * time.Second
+	}
+	log.Info().Dur("grace", grace).Msg("shutting down")
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), grace)
 	defer cancel()
-	code := 0
-	if err := srv.Shutdown(sctx); err != nil {
+	// The API (and the HTTP sources on it) and the engine's listeners drain
+	// together; the store closes (deferred) only after both.
+	var wg sync.WaitGroup
+	var conErr, engErr error
+	wg.Go(func() { conErr = con.Shutdown(sctx) })
+	wg.Go(func() { engErr = eng.Shutdown(sctx) })
+	wg.Wait()
+	if err := <-served; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		log.Error().Err(err).Msg("api listener stopped")
+		code = 1
+	}
+	if err := errors.Join(conErr, engErr); err != nil {
 		log.Error().Err(err).Msg("shutdown incomplete")
 		code = 1
 	}
-	if err := <-served; err != nil && !errors.Is(err, mllp.ErrServerClosed) {
-		log.Error().Err(err).Msg("listener stopped")
-		code = 1
+	if code == 0 {
+		log.Info().Msg("stopped")
 	}
-	log.Info().Int64("messages", h.count()).Msg("stopped")
 	return code
 }
 
-// receiver is the MLLP handler of serve: parse, commit, then acknowledge.
-type receiver struct {
-	inbox *inbox
-	log   zerolog.Logger
-
-	mu       sync.Mutex
-	received int64
-}
-
-func (h *receiver) count() int64 {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.received
-}
-
-// ServeMLLP answers one frame. AA goes out only after the message is on disk.
-func (h *receiver) ServeMLLP(_ context.Context, r *mllp.Request) []byte {
-	opt := hl7.ACKOptions{Now: time.Now()}
-	if r.Truncated {
-		h.log.Warn().Int("bytes", r.FrameSize).Msg("frame too large")
-		return hl7.BuildNAK(r.Payload, r.Err, "AR", opt)
+// applyReload is SIGHUP: load the file again, refuse changes that cannot be
+// applied live, and let the engine build and swap. On error the running
+// configuration stays.
+func applyReload(ctx context.Context, name string, cur *conf.File, eng *channels.Engine, rr *reloadRegisterer) (*conf.File, error) {
+	nf, err := loadConfig(name)
+	if err == nil {
+		err = nf.ReloadableFrom(*cur)
 	}
-	m, err := hl7.Parse(r.Payload)
 	if err != nil {
-		h.log.Warn().Err(err).Int("bytes", len(r.Payload)).Msg("rejected unparseable message")
-		return hl7.BuildNAK(r.Payload, err, "AE", opt)
+		// Apply sets the gauge itself; these failures happen before it.
+		if rf, ok := any(eng).(interface{ ReloadFailed() }); ok {
+			rf.ReloadFailed()
+		} else {
+			rr.failed()
+		}
+		return nil, err
 	}
-	if err := h.inbox.Append(m.Raw()); err != nil {
-		h.log.Error().Err(err).Object("msg", m).Msg("commit failed")
-		return hl7.BuildACK(m, "AR", []hl7.ErrorDetail{{
-			Code: "207", CodeText: "Application internal error", Severity: 'E',
-			UserMessage: "message not stored; send it again",
-		}}, opt)
+	if err := eng.Apply(ctx, nf.Engine()); err != nil {
+		return nil, err
 	}
-	h.mu.Lock()
-	h.received++
-	h.mu.Unlock()
-	h.log.Info().Object("msg", m).Msg("committed")
-	return hl7.BuildACK(m, "AA", nil, opt)
+	return nf, nil
 }
 
-// inbox is the engine's durable receiving journal until the channel engine's
-// Badger store takes over: each message is appended as one MLLP frame and
-// fsynced before the caller may acknowledge it. `iisync inspect` reads it.
-//
-// Appends share syncs (group commit): a writer whose frame a sync already
-// covered returns without one, so concurrent connections do not queue behind
-// each other's fsync.
-type inbox struct {
-	path string
+// reloadMetric is the engine's gauge of the last reload's outcome.
+const reloadMetric = "iisync_config_last_reload_successful"
 
-	mu       sync.Mutex // guards the fields below
-	f        *os.File
-	written  uint64 // frames written
-	synced   uint64 // frames known to be on stable storage
-	syncing  bool   // a writer is in fsync now
-	syncDone *sync.Cond
-	syncErr  error // the last sync's error, for the writers it covered
+// reloadRegisterer passes registrations through and keeps the engine's
+// reload gauge, so that a reload rejected before Engine.Apply (a file that
+// does not load, a change that needs a restart) sets it to 0 as well.
+type reloadRegisterer struct {
+	prometheus.Registerer
+	mu    sync.Mutex
+	gauge prometheus.Gauge
 }
 
-func openInbox(dir string) (*inbox, error) {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("data directory: %w", err)
+func (r *reloadRegisterer) Register(c prometheus.Collector) error {
+	if err := r.Registerer.Register(c); err != nil {
+		return err
 	}
-	p := filepath.Join(dir, "inbox.mllp")
-	f, err := os.OpenFile(p, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("inbox: %w", err)
-	}
-	b := &inbox{path: p, f: f}
-	b.syncDone = sync.NewCond(&b.mu)
-	return b, nil
-}
-
-// Append writes one message and returns once it is on stable storage.
-func (b *inbox) Append(raw []byte) error {
-	frame := mllp.Encode(raw)
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if _, err := b.f.Write(frame); err != nil {
-		return fmt.Errorf("inbox write: %w", err)
-	}
-	b.written++
-	mine := b.written
-	for b.synced < mine {
-		if b.syncing { // someone else's fsync may cover this frame
-			b.syncDone.Wait()
-			continue
-		}
-		b.syncing = true
-		upTo := b.written
-		b.mu.Unlock()
-		err := b.f.Sync()
-		b.mu.Lock()
-		b.syncing = false
-		b.syncErr = err
-		if err == nil {
-			b.synced = upTo
-		}
-		b.syncDone.Broadcast()
-		if err != nil {
-			return fmt.Errorf("inbox sync: %w", err)
-		}
+	if g, ok := c.(prometheus.Gauge); ok && describes(g, reloadMetric) {
+		r.mu.Lock()
+		r.gauge = g
+		r.mu.Unlock()
 	}
 	return nil
 }
 
-func (b *inbox) Close() error {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.f.Close()
-}
-
-// newLogger writes JSON lines, or a human-readable console format when w is a
-// terminal (make run in a shell).
-func newLogger(w io.Writer, level zerolog.Level) zerolog.Logger {
-	if f, ok := w.(*os.File); ok {
-		if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
-			w = zerolog.ConsoleWriter{Out: f, TimeFormat: time.TimeOnly}
+func (r *reloadRegisterer) MustRegister(cs ...prometheus.Collector) {
+	for _, c := range cs {
+		if err := r.Register(c); err != nil {
+			panic(err)
 		}
 	}
-	return zerolog.New(w).Level(level).With().Timestamp().Logger()
+}
+
+// failed records a rejected reload.
+func (r *reloadRegisterer) failed() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.gauge != nil {
+		r.gauge.Set(0)
+	}
+}
+
+// describes reports whether c's only metric is named name.
+func describes(c prometheus.Collector, name string) bool {
+	ch := make(chan *prometheus.Desc, 4)
+	go func() { c.Describe(ch); close(ch) }()
+	found := false
+	for d := range ch {
+		found = found || strings.Contains(d.String(), `fqName: "`+name+`"`)
+	}
+	return found
+}
+
+// newLogger builds the process's one logger. format is "json", "console", or
+// "" (console on a terminal, JSON otherwise). The level lives in the
+// returned levelWriter so that a reload can change it.
+func newLogger(w io.Writer, level, format string) (zerolog.Logger, *levelWriter, error) {
+	tty := false
+	if f, ok := w.(*os.File); ok {
+		if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
+			tty = true
+		}
+	}
+	switch format {
+	case "json":
+	case "console":
+		w = zerolog.ConsoleWriter{Out: w, TimeFormat: time.TimeOnly, NoColor: !tty}
+	case "", "auto":
+		if tty {
+			w = zerolog.ConsoleWriter{Out: w, TimeFormat: time.TimeOnly}
+		}
+	default:
+		return zerolog.Logger{}, nil, fmt.Errorf("log.format: must be json or console, got %q", format)
+	}
+	lw := &levelWriter{w: w}
+	if err := lw.set(level); err != nil {
+		return zerolog.Logger{}, nil, err
+	}
+	return zerolog.New(lw).With().Timestamp().Logger(), lw, nil
+}
+
+// levelWriter drops events below a level that can change while the process
+// runs (log.level reloads on SIGHUP). The logger itself passes every level,
+// so debug events are built and then dropped here when the level is info:
+// a small cost for a level that reloads without rebuilding every component.
+type levelWriter struct {
+	w   io.Writer
+	min atomic.Int32 // a zerolog.Level
+}
+
+func (l *levelWriter) set(level string) error {
+	lvl := zerolog.InfoLevel
+	if level != "" {
+		p, err := zerolog.ParseLevel(level)
+		if err != nil {
+			return fmt.Errorf("log.level: %w", err)
+		}
+		lvl = p
+	}
+	l.min.Store(int32(lvl))
+	return nil
+}
+
+func (l *levelWriter) Write(p []byte) (int, error) { return l.w.Write(p) }
+
+// WriteLevel implements zerolog.LevelWriter.
+func (l *levelWriter) WriteLevel(lvl zerolog.Level, p []byte) (int, error) {
+	if lvl < zerolog.Level(l.min.Load()) && lvl != zerolog.NoLevel {
+		return len(p), nil
+	}
+	return l.w.Write(p)
 }

@@ -11,6 +11,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -77,7 +78,7 @@ func writePEM(t *testing.T, path, typ string, der []byte) {
 
 func TestSendServeMutualTLS(t *testing.T) {
 	pki := newTestPKI(t)
-	eng := startEngine(t, serveOptions{tlsCert: pki.serverCert, tlsKey: pki.serverKey, tlsCA: pki.caFile})
+	eng := startEngine(t, testConfig{tls: &pki})
 	f := writeFile(t, "m.hl7", canaryVXU)
 	tests := []struct {
 		name string
@@ -98,5 +99,10 @@ func TestSendServeMutualTLS(t *testing.T) {
 				t.Errorf("exit %d stdout %q stderr %q; want %d %q", r.code, r.stdout, r.stderr, tc.code, tc.want)
 			}
 		})
+	}
+	// Only the mutually authenticated send was stored (the dedupe window
+	// keeps a resend of CANARY-1 from being stored twice anyway).
+	if got := eng.controlIDs(t); !slices.Equal(got, []string{"CANARY-1"}) {
+		t.Errorf("store holds %q", got)
 	}
 }

@@ -23,7 +23,9 @@ type SetStep struct {
 	Value string `yaml:"value"`
 }
 
-// CopyStep copies the decoded value at From to To.
+// CopyStep copies the element at From to To. It is copied in wire form, so a
+// composite keeps its components and escapes stay as they are; a missing
+// source copies as empty. To must not be MSH-1 or MSH-2.
 type CopyStep struct {
 	From string `yaml:"from"`
 	To   string `yaml:"to"`
@@ -71,16 +73,23 @@ func (c StepConfig) Validate() error {
 			errs = append(errs, field.Errorf(name, "%v", err))
 		}
 	}
+	target := func(name, p string) { // a path the step writes to
+		if err := checkPath(p); err != nil {
+			errs = append(errs, field.Errorf(name, "%v", err))
+		} else if e, _ := parseElemPath(p); e.seg == "MSH" && e.field <= 2 {
+			errs = append(errs, field.Errorf(name, "%q holds the delimiters and cannot be changed", p))
+		}
+	}
 	switch {
 	case c.Set != nil:
-		path("set.path", c.Set.Path)
+		target("set.path", c.Set.Path)
 	case c.Copy != nil:
 		path("copy.from", c.Copy.From)
-		path("copy.to", c.Copy.To)
+		target("copy.to", c.Copy.To)
 	case c.Delete != nil:
-		path("delete.path", c.Delete.Path)
+		target("delete.path", c.Delete.Path)
 	case c.Map != nil:
-		path("map.path", c.Map.Path)
+		target("map.path", c.Map.Path)
 		if len(c.Map.Table) == 0 {
 			errs = append(errs, field.Errorf("map.table", "must have at least one entry"))
 		}

@@ -1,0 +1,222 @@
+package channels
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/iisync/iisync/channels/store"
+)
+
+// pendingPage is how many queue items a worker reads from the store at once.
+const pendingPage = 256
+
+// storeRetryDelay is how long a worker waits after the store failed.
+const storeRetryDelay = time.Second
+
+// workerSpec is what a worker delivers with; a reload reuses a running
+// worker when its spec is unchanged.
+type workerSpec struct {
+	Dest   *DestinationConfig // a destination queue
+	Return *ReturnConfig      // the return queue
+	Retry  RetryConfig
+}
+
+// worker delivers one queue ("<channel>/<dest>" or "<channel>/return") in
+// ID order, one attempt at a time, with per-patient ordering: an item
+// whose patient has an earlier item waiting for a retry is held back, other
+// patients' items proceed. Its goroutine is owned by the Engine: started by
+// start, stopped (after the current attempt) by signalStop and wait.
+type worker struct {
+	e                    *Engine
+	queue, channel, dest string
+	isReturn             bool
+	spec                 workerSpec
+	d                    Destination
+	timeout              time.Duration // bound of one attempt
+	log                  zerolog.Logger
+	pipe                 atomic.Pointer[pipeline] // the channel's current configuration
+
+	wakeC    chan struct{} // one slot: new items or a reload
+	stopC    chan struct{}
+	stopOnce sync.Once
+	done     chan struct{}
+	cancel   context.CancelFunc // nil until start; cancels the attempt in flight at a hard stop
+
+	lastErr string // owned by the worker goroutine: the last failure logged
+}
+
+// newWorker builds the worker of queue channel/dest and its destination,
+// without connecting.
+func (e *Engine) newWorker(channel, dest string, spec workerSpec) (*worker, error) {
+	w := &worker{
+		e: e, queue: queueName(channel, dest), channel: channel, dest: dest, spec: spec,
+		isReturn: spec.Return != nil,
+		wakeC:    make(chan struct{}, 1), stopC: make(chan struct{}), done: make(chan struct{}),
+	}
+	w.log = e.log.With().Str("channel", channel).Str("dest", dest).Logger()
+	var err error
+	if w.isReturn {
+		w.d, err = buildReturnDestination(*spec.Return, w.log)
+		w.timeout = mllpAttemptTimeout(spec.Return.MLLP.WithDefaults().ACKTimeout, spec.Return.MLLP.WithDefaults().DialTimeout, spec.Return.MLLP.WithDefaults().MaxAttempts)
+	} else {
+		w.d, err = buildDestination(*spec.Dest, w.log)
+		w.timeout = attemptTimeout(*spec.Dest)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return w, nil
+}
+
+// attemptTimeout bounds one delivery attempt of d, above the destination's
+// own timeouts, so that a stuck peer cannot stall the queue for ever.
+func attemptTimeout(d DestinationConfig) time.Duration {
+	switch {
+	case d.MLLP != nil:
+		c := d.MLLP.WithDefaults()
+		return mllpAttemptTimeout(c.ACKTimeout, c.DialTimeout, c.MaxAttempts)
+	case d.HTTP != nil:
+		return d.HTTP.Timeout + 5*time.Second
+	}
+	return 30 * time.Second
+}
+
+func mllpAttemptTimeout(ack, dial time.Duration, attempts int) time.Duration {
+	return ack + time.Duration(attempts)*(dial+time.Second)
+}
+
+// start runs the worker's loop in its goroutine.
+func (w *worker) start() {
+	ctx, cancel := context.WithCancel(context.Background())
+	w.cancel = cancel
+	go func() {
+		defer close(w.done)
+		defer cancel()
+		w.run(ctx)
+	}()
+}
+
+// running reports whether start was called.
+func (w *worker) running() bool { return w.cancel != nil }
+
+// poke wakes the worker without blocking.
+func (w *worker) poke() {
+	select {
+	case w.wakeC <- struct{}{}:
+	default:
+	}
+}
+
+// signalStop asks the worker to stop after its current attempt.
+func (w *worker) signalStop() { w.stopOnce.Do(func() { close(w.stopC) }) }
+
+// stopping reports whether signalStop was called.
+func (w *worker) stopping() bool {
+	select {
+	case <-w.stopC:
+		return true
+	default:
+		return false
+	}
+}
+
+// wait waits for the stopped worker's goroutine. When ctx ends first it
+// cancels the attempt in flight (the item stays queued) and waits for the
+// goroutine to notice.
+func (w *worker) wait(ctx context.Context) error {
+	if w.cancel == nil {
+		return nil
+	}
+	select {
+	case <-w.done:
+		return nil
+	case <-ctx.Done():
+		w.cancel()
+		<-w.done
+		return fmt.Errorf("stop worker %q: %w", w.queue, context.Cause(ctx))
+	}
+}
+
+// run loops over the queue until stopped: a pass over the due items, then
+// a wait for a commit, a reload or the next retry.
+func (w *worker) run(ctx context.Context) {
+	for {
+		next := w.pass(ctx)
+		if w.stopping() || ctx.Err() != nil {
+			return
+		}
+		var (
+			t     *time.Timer
+			timer <-chan time.Time
+		)
+		if !next.IsZero() {
+			t = time.NewTimer(max(next.Sub(w.e.now()), 0))
+			timer = t.C
+		}
+		select {
+		case <-w.wakeC:
+		case <-timer:
+		case <-w.stopC:
+		}
+		if t != nil {
+			t.Stop()
+		}
+	}
+}
+
+// pass delivers every due item in ID order and returns when the next
+// held-back retry is due (zero when none).
+func (w *worker) pass(ctx context.Context) (next time.Time) {
+	held := map[string]bool{} // patients with an earlier item waiting for a retry
+	soonest := func(t time.Time) {
+		if next.IsZero() || t.Before(next) {
+			next = t
+		}
+	}
+	var after store.ID
+	for {
+		items, err := w.e.st.Pending(w.queue, after, pendingPage)
+		if err != nil {
+			w.failed(err, "store failing")
+			return w.e.now().Add(storeRetryDelay)
+		}
+		for _, it := range items {
+			after = it.ID
+			if w.stopping() || ctx.Err() != nil {
+				return next
+			}
+			if it.PatientRef != "" && held[it.PatientRef] {
+				continue
+			}
+			if it.NextAttempt.After(w.e.now()) {
+				soonest(it.NextAttempt)
+				held[it.PatientRef] = it.PatientRef != ""
+				continue
+			}
+			retryAt, ok := w.attempt(ctx, it)
+			if !ok {
+				return w.e.now().Add(storeRetryDelay)
+			}
+			if !retryAt.IsZero() {
+				soonest(retryAt)
+				held[it.PatientRef] = it.PatientRef != ""
+			}
+		}
+		if len(items) < pendingPage {
+			return next
+		}
+	}
+}
+
+// failed logs err at warn when it differs from the last failure logged.
+func (w *worker) failed(err error, msg string) {
+	if s := err.Error(); s != w.lastErr {
+		w.lastErr = s
+		w.log.Warn().Err(err).Msg(msg)
+	}
+}
