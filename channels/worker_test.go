@@ -85,9 +85,8 @@ func TestDeadLetterAfterMaxAttempts(t *testing.T) {
 	if d := m.Deliveries[0]; d.Attempts != 3 || d.LastError == "" {
 		t.Fatalf("dead letter after %d attempts, error %q", d.Attempts, d.LastError)
 	}
-	if !strings.Contains(h.logs.String(), `"dead-lettered"`) {
-		t.Fatal("dead letter not logged")
-	}
+	// The log line follows the store update, so wait for it too.
+	waitFor(t, func() bool { return strings.Contains(h.logs.String(), `"dead-lettered"`) }, "dead letter logged")
 }
 
 func TestPerPatientOrdering(t *testing.T) {
