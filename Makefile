@@ -4,7 +4,7 @@ FUZZTIME ?= 10s
 BIN      := bin/iisync
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: run build test test-short bench fuzz lint check-config clean
+.PHONY: run build test test-short bench bench-e2e fuzz lint check-config clean
 
 ## run: start the engine with the demo configuration (conf/examples/demo.yaml)
 run: build
@@ -26,6 +26,11 @@ test-short:
 ## bench: every benchmark, with allocations
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+## bench-e2e: iisync serve vs the simple-hl7 and python3-hl7 peers under mllpload (PEERS, default /var/tmp/iisync-peers);
+##            RSS_MESSAGES=200000 scripts/bench-e2e.sh rss for the memory figure
+bench-e2e:
+	GO=$(GO) scripts/bench-e2e.sh
 
 ## fuzz: each fuzz target for $(FUZZTIME)
 fuzz:

@@ -17,7 +17,7 @@ const (
 	prefixCursor  = "p/"
 )
 
-// seqKey holds Badger's ID sequence lease.
+// seqKey holds the ID high-water mark written at every checkpoint.
 var seqKey = []byte("s/id")
 
 // Index names inside "i/<name>/".

@@ -191,13 +191,9 @@ func (s *Store) Commit(m *Message, destinations []string, dedupe time.Duration) 
 		return 0, err
 	}
 	defer s.leave()
-	n, err := s.seq.Next()
-	if err != nil {
-		return 0, fmt.Errorf("%w: id sequence: %w", ErrWrite, err)
-	}
 	now := s.now()
 	rec := *m
-	rec.ID = ID(n + 1) // IDs start at 1; 0 means "none"
+	rec.ID = ID(s.lastID.Add(1)) // IDs start at 1; 0 means "none"
 	if rec.ReceivedAt.IsZero() {
 		rec.ReceivedAt = now
 	}
