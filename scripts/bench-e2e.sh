@@ -214,7 +214,11 @@ if [ "$mode" = rss ]; then
 	echo "| when | VmRSS | VmHWM | delivery queue depth |"
 	echo "|---|---:|---:|---:|"
 	echo "| right after the load | $after_rss | $after_hwm | $after_depth |"
-	echo "| after the deliveries drained (${secs} s) | $(rss VmRSS) | $(rss VmHWM) | $(depth) |"
+	case "$secs" in
+	timeout*) when="after waiting ${DRAIN_TIMEOUT} s for deliveries (not drained)" ;;
+	*) when="after the deliveries drained (${secs} s)" ;;
+	esac
+	echo "| $when | $(rss VmRSS) | $(rss VmHWM) | $(depth) |"
 	echo
 	echo "store: $(stored); delivered to the python3-hl7 peer: $(grep -c '^MSH|' "$tmp/delivered.hl7" || true)"
 	exit 0
