@@ -90,17 +90,23 @@ func (w *worker) delivered(it store.QueueItem, msg *store.Message, payload, repl
 	d := store.Delivery{Destination: w.queue, Status: status, Attempts: attempts, SentAt: now,
 		Sent: payload, Response: reply, ACKCode: cls.ACKCode, ErrorCodes: cls.ErrorCodes, Return: w.isReturn}
 	ret := w.returnFor(msg, reply, v, "", now)
-	if err := w.e.st.Deliver(it.ID, w.queue, d, ret); err != nil {
-		w.failed(err, "store failing")
-		return false
-	}
-	w.e.m.observeDelivery(w.channel, w.dest, status, took)
-	if ret != nil {
-		w.e.notify(ret.Destination)
-	}
 	w.lastErr = ""
-	logMsg(w.log.Info(), msg).Str("status", string(status)).Str("ack_code", cls.ACKCode).
-		Int("attempts", attempts).Dur("duration", took).Msg("delivered")
+	w.recSlots <- struct{}{}
+	w.recording.Go(func() {
+		defer func() { <-w.recSlots }()
+		if err := w.e.st.Deliver(it.ID, w.queue, d, ret); err != nil {
+			// The item stays queued and the next pass sends it again:
+			// at-least-once, never lost.
+			logMsg(w.log.Error(), msg).Err(err).Msg("recording delivery failed")
+			return
+		}
+		w.e.m.observeDelivery(w.channel, w.dest, status, took)
+		if ret != nil {
+			w.e.notify(ret.Destination)
+		}
+		logMsg(w.log.Info(), msg).Str("status", string(status)).Str("ack_code", cls.ACKCode).
+			Int("attempts", attempts).Dur("duration", took).Msg("delivered")
+	})
 	return true
 }
 

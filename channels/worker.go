@@ -48,7 +48,18 @@ type worker struct {
 	cancel   context.CancelFunc // nil until start; cancels the attempt in flight at a hard stop
 
 	lastErr string // owned by the worker goroutine: the last failure logged
+
+	// Successful deliveries are recorded in the store in the background
+	// while the next item is sent, so a fast destination is not paced by
+	// one store sync per message (concurrent records share syncs). A pass
+	// waits for them before it ends, so the next pass never sees an item
+	// already sent.
+	recording sync.WaitGroup
+	recSlots  chan struct{} // bounds the records in flight
 }
+
+// maxRecordsInFlight bounds a worker's background delivery records.
+const maxRecordsInFlight = 64
 
 // newWorker builds the worker of queue channel/dest and its destination,
 // without connecting.
@@ -57,6 +68,7 @@ func (e *Engine) newWorker(channel, dest string, spec workerSpec) (*worker, erro
 		e: e, queue: queueName(channel, dest), channel: channel, dest: dest, spec: spec,
 		isReturn: spec.Return != nil,
 		wakeC:    make(chan struct{}, 1), stopC: make(chan struct{}), done: make(chan struct{}),
+		recSlots: make(chan struct{}, maxRecordsInFlight),
 	}
 	w.log = e.log.With().Str("channel", channel).Str("dest", dest).Logger()
 	var err error
@@ -172,6 +184,7 @@ func (w *worker) run(ctx context.Context) {
 // pass delivers every due item in ID order and returns when the next
 // held-back retry is due (zero when none).
 func (w *worker) pass(ctx context.Context) (next time.Time) {
+	defer w.recording.Wait()
 	held := map[string]bool{} // patients with an earlier item waiting for a retry
 	soonest := func(t time.Time) {
 		if next.IsZero() || t.Before(next) {
