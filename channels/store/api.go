@@ -159,7 +159,7 @@ var (
 	ErrCorrupt = errors.New("store: corrupt record")
 	// ErrKeyFile means the encryption key file is missing, unreadable or
 	// malformed. The wrapping error names the file, never the key.
-	ErrKeyFile = errors.New("store: encryption key file")
+	ErrKeyFile = errors.New("store: key file")
 	// ErrKeyMismatch means the data directory was written with another key.
 	ErrKeyMismatch = errors.New("store: encryption key does not match the data directory")
 )

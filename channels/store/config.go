@@ -109,7 +109,7 @@ func loadKey(path string, create bool) (key []byte, created bool, err error) {
 	}
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		return nil, false, fmt.Errorf("%w %s: does not exist (create it with 32 random bytes, or set create_key)", ErrKeyFile, path)
+		return nil, false, fmt.Errorf("%w %s: does not exist (create it with 32 random bytes, or set create_key / create_keys)", ErrKeyFile, path)
 	case err != nil:
 		return nil, false, fmt.Errorf("%w %s: %w", ErrKeyFile, path, err)
 	}
@@ -173,4 +173,13 @@ func writeNewKey(path string) error {
 		return fmt.Errorf("%w %s: %w", ErrKeyFile, path, err)
 	}
 	return nil
+}
+
+// LoadKeyFile reads a 32-byte key file in the store's format (32 raw bytes,
+// or 64 hex characters and an optional newline), creating it (0600, random)
+// first when create is set and it does not exist. The engine's other keys
+// (the patient_ref HMAC key) use it too. Errors wrap ErrKeyFile, name the
+// file and never include its contents.
+func LoadKeyFile(path string, create bool) (key []byte, created bool, err error) {
+	return loadKey(path, create)
 }

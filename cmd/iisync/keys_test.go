@@ -22,7 +22,7 @@ func TestPatientKey(t *testing.T) {
 		{"raw 32 bytes", raw, false, ""},
 		{"hex with newline", []byte(hex.EncodeToString(raw) + "\n"), false, ""},
 		{"created", nil, true, ""},
-		{"missing", nil, false, "no such file"},
+		{"missing", nil, false, "does not exist"},
 		{"too short", []byte("PAT123-not-a-key"), false, "must hold 32 raw bytes or 64 hex characters (got 16 bytes)"},
 	}
 	for _, tc := range tests {
