@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -102,6 +103,7 @@ func serve(ctx context.Context, e *env, o serveOptions) int {
 		fmt.Fprintf(e.stderr, "iisync serve: %v\n", err)
 		return 2
 	}
+	setMemoryLimit()
 	configName := o.configFile
 	if configName == "" {
 		configName = "(embedded demo)"
@@ -371,4 +373,19 @@ func (l *levelWriter) WriteLevel(lvl zerolog.Level, p []byte) (int, error) {
 		return len(p), nil
 	}
 	return l.w.Write(p)
+}
+
+// defaultMemoryLimit is the Go heap's soft limit when GOMEMLIMIT is not set.
+// Badger's compactions come in bursts of short-lived buffers; without a
+// limit the heap grows to twice its live size between collections, which
+// pushes the resident set past what a clinic's small VM should give an
+// interface engine. Near the limit the collector simply runs more often.
+const defaultMemoryLimit = 256 << 20
+
+// setMemoryLimit applies defaultMemoryLimit unless the operator chose one
+// with GOMEMLIMIT.
+func setMemoryLimit() {
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(defaultMemoryLimit)
+	}
 }
