@@ -238,7 +238,7 @@ func newOf(out any) any {
 
 var (
 	yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
-	typeLineRE = regexp.MustCompile("^line (\\d+): (.*)$")
+	typeLineRE = regexp.MustCompile(`^line (\d+): (.*)$`)
 	valueRE    = regexp.MustCompile("`.*`")
 )
 

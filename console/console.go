@@ -192,8 +192,6 @@ type caller struct {
 	claimed string
 }
 
-type ctxKey struct{}
-
 // api wraps an /api/ handler: bounded body, bearer token, JSON content type.
 func (s *Server) api(h func(w http.ResponseWriter, r *http.Request, c caller)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -199,12 +199,15 @@ func (badgerLogger) Infof(string, ...any)  {}
 func (badgerLogger) Debugf(string, ...any) {}
 
 // Close stops the pruner and the writer after the calls in flight return,
-// releases the unused IDs and closes Badger. Later calls return ErrClosed.
+// checkpoints the journal and closes Badger. Later calls return ErrClosed.
 func (s *Store) Close() error {
 	if s.closing.Swap(true) {
 		return ErrClosed
 	}
-	s.pruneMu.Lock() // no pruner starts after this
+	// Taking pruneMu once orders Close after any StartPruner in progress;
+	// StartPruner checks closing under it, so no pruner starts after this.
+	s.pruneMu.Lock()
+	//lint:ignore SA2001 the lock is the barrier, nothing is guarded here
 	s.pruneMu.Unlock()
 	close(s.stopPruner)
 	s.pruners.Wait()
