@@ -149,14 +149,16 @@ func Open(cfg Config, log zerolog.Logger) (*Store, error) {
 	return s, nil
 }
 
-// badgerOptions keeps Badger lean. Measured with BenchmarkRSS200k: the
-// resident set is dominated by compaction's table builders (several in
-// flight, each holding its table two or three times: raw, compressed,
-// encrypted) and by memtable arenas, so tables and memtables are small:
-// two 8 MiB memtables, 256 KiB base tables, a 4 MiB L1. The block and index
-// caches share CacheMB (index cache is required with encryption). Values
-// up to 1 MiB stay in the LSM tree, so the value log only takes outsized
-// messages.
+// badgerOptions keeps Badger lean. Measured with the end-to-end RSS run
+// (200,000 messages, docs/BENCHMARKS.md): the resident set is dominated by
+// compaction's table builders and by memtable arenas, so memtables are two
+// of 16 MiB, base tables 2 MiB and L1 16 MiB. Smaller tables (8 MiB
+// memtables, 256 KiB tables) kept RSS lower without a Go memory limit but
+// made compaction churn enough to halve throughput as the store grew; with
+// serve's soft memory limit these sizes stay near 300 MB. The block and
+// index caches share CacheMB (index cache is required with encryption).
+// Values up to 1 MiB stay in the LSM tree, so the value log only takes
+// outsized messages.
 func badgerOptions(cfg Config, key []byte, log zerolog.Logger) badger.Options {
 	cache := int64(cfg.CacheMB) << 20
 	return badger.DefaultOptions(cfg.Path).
@@ -165,12 +167,12 @@ func badgerOptions(cfg Config, key []byte, log zerolog.Logger) badger.Options {
 		WithEncryptionKey(key).
 		WithIndexCacheSize(cache / 4).
 		WithBlockCacheSize(cache - cache/4).
-		WithMemTableSize(8 << 20).
+		WithMemTableSize(16 << 20).
 		WithNumMemtables(2).
 		WithNumLevelZeroTables(2).
 		WithNumLevelZeroTablesStall(8).
-		WithBaseTableSize(256 << 10).
-		WithBaseLevelSize(4 << 20).
+		WithBaseTableSize(2 << 20).
+		WithBaseLevelSize(16 << 20).
 		WithValueLogFileSize(64 << 20).
 		WithValueThreshold(1 << 20).
 		WithNumCompactors(2).
