@@ -3,18 +3,12 @@ package channels
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	stdlog "log"
-	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -30,6 +24,7 @@ import (
 
 	"github.com/iisync/iisync/conf/field"
 	"github.com/iisync/iisync/gateway/mllp"
+	"github.com/iisync/iisync/gateway/mllp/mllptest"
 	"github.com/iisync/iisync/transforms/hl7"
 )
 
@@ -368,46 +363,9 @@ func TestMLLPDestinationTransportFailures(t *testing.T) {
 	})
 }
 
-// writeTestCert writes a self-signed certificate for 127.0.0.1 and its key
-// to dir and returns the two file names (the certificate is its own CA).
-func writeTestCert(t *testing.T, dir string) (certFile, keyFile string) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "iisync test"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(time.Hour),
-		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1)},
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kder, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return certFile, keyFile
-}
-
 func TestMLLPDestinationTLS(t *testing.T) {
-	cert, key := writeTestCert(t, t.TempDir())
-	srv, err := mllp.New(mllp.Config{Addr: "127.0.0.1:0", TLS: &mllp.TLSConfig{CertFile: cert, KeyFile: key}},
+	pki := mllptest.NewPKI(t)
+	srv, err := mllp.New(mllp.Config{Addr: "127.0.0.1:0", TLS: &mllp.TLSConfig{CertFile: pki.ServerCert, KeyFile: pki.ServerKey}},
 		mllp.HandlerFunc(func(_ context.Context, r *mllp.Request) []byte { return ackFor(r.Payload, "AA", nil) }), zerolog.Nop())
 	if err != nil {
 		t.Fatal(err)
@@ -432,7 +390,7 @@ func TestMLLPDestinationTLS(t *testing.T) {
 		wantErr   bool
 		wantRetry bool
 	}{
-		{"trusted", &mllp.TLSConfig{CAFile: cert}, false, false},
+		{"trusted", &mllp.TLSConfig{CAFile: pki.CAFile}, false, false},
 		{"untrusted", &mllp.TLSConfig{}, true, false},
 	}
 	for _, tc := range tests {

@@ -12,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/iisync/iisync/gateway/mllp/mllptest"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -53,7 +55,7 @@ type testConfig struct {
 	maxFrame int    // max_frame_bytes of the MLLP source; default 1 MiB
 	logLevel string // default debug
 	token    string // api.token
-	tls      *testPKI
+	tls      *mllptest.PKI
 	// extraChannel is appended verbatim under channels: (YAML, indented two spaces).
 	extraChannel string
 }
@@ -92,7 +94,7 @@ func writeConfig(t *testing.T, dir string, mllpPort int, tc testConfig) string {
 	fmt.Fprintf(&b, "shutdown_grace: 5s\n")
 	fmt.Fprintf(&b, "channels:\n  - name: vxu-in\n    source:\n      mllp:\n        addr: 127.0.0.1:%d\n        max_frame_bytes: %d\n", mllpPort, tc.maxFrame)
 	if p := tc.tls; p != nil {
-		fmt.Fprintf(&b, "        tls:\n          cert_file: %s\n          key_file: %s\n          ca_file: %s\n          client_auth: true\n", p.serverCert, p.serverKey, p.caFile)
+		fmt.Fprintf(&b, "        tls:\n          cert_file: %s\n          key_file: %s\n          ca_file: %s\n          client_auth: true\n", p.ServerCert, p.ServerKey, p.CAFile)
 	}
 	fmt.Fprintf(&b, "    destinations:\n      - name: archive\n        file:\n          dir: %s\n", filepath.Join(dir, "outbox"))
 	b.WriteString(tc.extraChannel)

@@ -78,14 +78,14 @@ func TestConfigValidate(t *testing.T) {
 
 func TestTLSConfigFiles(t *testing.T) {
 	p := newPKI(t)
-	srv, err := (&TLSConfig{CertFile: p.serverCert, KeyFile: p.serverKey, CAFile: p.caFile, ClientAuth: true}).ServerTLS()
+	srv, err := (&TLSConfig{CertFile: p.ServerCert, KeyFile: p.ServerKey, CAFile: p.CAFile, ClientAuth: true}).ServerTLS()
 	if err != nil {
 		t.Fatal(err)
 	}
 	if srv.MinVersion != tls.VersionTLS12 || srv.ClientAuth != tls.RequireAndVerifyClientCert {
 		t.Fatalf("server tls: min %x auth %v", srv.MinVersion, srv.ClientAuth)
 	}
-	cli, err := (&TLSConfig{CAFile: p.caFile, ServerName: "localhost"}).ClientTLS()
+	cli, err := (&TLSConfig{CAFile: p.CAFile, ServerName: "localhost"}).ClientTLS()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,8 +93,8 @@ func TestTLSConfigFiles(t *testing.T) {
 		t.Fatal("client tls not configured")
 	}
 	bad := []*TLSConfig{
-		{CertFile: p.serverCert, KeyFile: p.serverKey, ClientAuth: true},
-		{CertFile: p.serverCert, KeyFile: p.serverKey, CAFile: p.serverKey},
+		{CertFile: p.ServerCert, KeyFile: p.ServerKey, ClientAuth: true},
+		{CertFile: p.ServerCert, KeyFile: p.ServerKey, CAFile: p.ServerKey},
 		{CertFile: "nope", KeyFile: "nope"},
 	}
 	for i, c := range bad {

@@ -176,13 +176,13 @@ func TestServerTLS(t *testing.T) {
 				return ackHandler(ctx, req)
 			})
 			cfg := testConfig()
-			cfg.TLS = &TLSConfig{CertFile: p.serverCert, KeyFile: p.serverKey, CAFile: p.caFile, ClientAuth: tc.clientAuth}
+			cfg.TLS = &TLSConfig{CertFile: p.ServerCert, KeyFile: p.ServerKey, CAFile: p.CAFile, ClientAuth: tc.clientAuth}
 			r := startServer(t, cfg, h, zerolog.Nop(), nil)
 			scfg := testSender(r.addr)
 			scfg.MaxAttempts = 1
-			scfg.TLS = &TLSConfig{CAFile: p.caFile}
+			scfg.TLS = &TLSConfig{CAFile: p.CAFile}
 			if tc.clientCert {
-				scfg.TLS.CertFile, scfg.TLS.KeyFile = p.clientCert, p.clientKey
+				scfg.TLS.CertFile, scfg.TLS.KeyFile = p.ClientCert, p.ClientKey
 			}
 			s, err := NewSender(scfg, zerolog.Nop())
 			if err != nil {
@@ -214,7 +214,7 @@ func TestServerTLS(t *testing.T) {
 	}
 	t.Run("plain client to tls server", func(t *testing.T) {
 		cfg := testConfig()
-		cfg.TLS = &TLSConfig{CertFile: p.serverCert, KeyFile: p.serverKey}
+		cfg.TLS = &TLSConfig{CertFile: p.ServerCert, KeyFile: p.ServerKey}
 		r := startServer(t, cfg, ackHandler, zerolog.Nop(), nil)
 		c := dialRaw(t, r.addr)
 		_, _ = c.Write(Encode(msg("PLAIN")))
@@ -225,9 +225,9 @@ func TestServerTLS(t *testing.T) {
 	})
 	t.Run("untrusted server", func(t *testing.T) {
 		cfg := testConfig()
-		cfg.TLS = &TLSConfig{CertFile: p.serverCert, KeyFile: p.serverKey}
+		cfg.TLS = &TLSConfig{CertFile: p.ServerCert, KeyFile: p.ServerKey}
 		r := startServer(t, cfg, ackHandler, zerolog.Nop(), nil)
-		s, err := NewSender(SenderConfig{Addr: r.addr, MaxAttempts: 1, TLS: &TLSConfig{CAFile: newPKI(t).caFile}}, zerolog.Nop())
+		s, err := NewSender(SenderConfig{Addr: r.addr, MaxAttempts: 1, TLS: &TLSConfig{CAFile: newPKI(t).CAFile}}, zerolog.Nop())
 		if err != nil {
 			t.Fatal(err)
 		}
