@@ -25,6 +25,7 @@ import (
 	"github.com/iisync/iisync/conf/field"
 	"github.com/iisync/iisync/gateway/mllp"
 	"github.com/iisync/iisync/gateway/mllp/mllptest"
+	"github.com/iisync/iisync/internal/phitest"
 	"github.com/iisync/iisync/transforms/hl7"
 )
 
@@ -39,29 +40,11 @@ const destCanaryVXU = "MSH|^~\\&|MYEHR|MYCLINIC^1.2.3^ISO|MYIIS|MYSTATE|20250101
 // destCanaries are the markers that must never appear in errors or logs.
 var destCanaries = []string{"ZZTEST", "PAT123", "20200101"}
 
-// destLogBuf is a goroutine-safe log sink.
-type destLogBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *destLogBuf) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *destLogBuf) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // destLogger returns a debug-level logger writing to a buffer that is
 // checked for canaries when the test ends.
 func destLogger(t *testing.T) zerolog.Logger {
 	t.Helper()
-	buf := &destLogBuf{}
+	buf := &phitest.LogBuffer{}
 	t.Cleanup(func() { assertNoCanary(t, "log", buf.String()) })
 	return zerolog.New(buf).Level(zerolog.DebugLevel)
 }

@@ -16,12 +16,9 @@ import (
 
 	"github.com/iisync/iisync/channels/store"
 	"github.com/iisync/iisync/gateway/mllp"
+	"github.com/iisync/iisync/internal/phitest"
 	"github.com/iisync/iisync/transforms/hl7"
 )
-
-// PHI canary markers (STYLE §7): every test message carries them, and
-// every test's log output is checked for them at cleanup.
-var canaries = []string{"ZZTEST", "PAT123", "20200101"}
 
 // vxu returns a test VXU with control id ctl for patient mrn.
 func vxu(ctl, mrn string) []byte {
@@ -33,31 +30,13 @@ func vxu(ctl, mrn string) []byte {
 // fastRetry keeps tests quick.
 var fastRetry = RetryConfig{InitialBackoff: 20 * time.Millisecond, MaxBackoff: 100 * time.Millisecond, MaxAttempts: 50, MaxAge: time.Hour}
 
-// syncBuffer is a log sink shared by goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // harness is one engine on a real Badger store in a temp dir.
 type harness struct {
 	t    *testing.T
 	dir  string
 	st   *store.Store
 	e    *Engine
-	logs *syncBuffer
+	logs *phitest.LogBuffer
 	mux  *http.ServeMux
 	reg  *prometheus.Registry
 }
@@ -75,7 +54,7 @@ func openStore(t testing.TB, dir string) *store.Store {
 // store and checks the logs for PHI canaries.
 func newHarness(t *testing.T, cfg Config) *harness {
 	t.Helper()
-	h := &harness{t: t, dir: t.TempDir(), logs: &syncBuffer{}, mux: http.NewServeMux()}
+	h := &harness{t: t, dir: t.TempDir(), logs: &phitest.LogBuffer{}, mux: http.NewServeMux()}
 	h.st = openStore(t, h.dir)
 	h.e = h.start(cfg)
 	t.Cleanup(func() {
@@ -112,11 +91,7 @@ func (h *harness) stop() {
 
 func checkCanaries(t testing.TB, logs string) {
 	t.Helper()
-	for _, c := range canaries {
-		if strings.Contains(logs, c) {
-			t.Errorf("log output contains PHI canary %q", c)
-		}
-	}
+	phitest.Check(t, "log output", logs)
 }
 
 // addr returns the bound address of channel name's MLLP source.

@@ -64,7 +64,7 @@ func (e *Engine) process(ctx context.Context, p *pipeline, raw []byte, source st
 	m, err := hl7.Parse(raw)
 	if err != nil {
 		e.m.parseErr.WithLabelValues(p.name()).Inc()
-		rec.ControlID, rec.Sender = salvageHeader(raw)
+		rec.ControlID, rec.Sender = hl7.SalvageHeader(raw)
 		rec.Status, rec.ParseError = store.StatusErrored, err.Error()
 		id, serr := e.st.Commit(rec, nil, 0)
 		if serr != nil {
@@ -93,8 +93,10 @@ func (e *Engine) process(ctx context.Context, p *pipeline, raw []byte, source st
 	case out == nil:
 		return e.filtered(p, rec, m, opt, errStepRemoved)
 	}
-	if b := out.Encode(); !bytes.Equal(b, raw) {
-		rec.Transformed = b
+	if out != m { // a step changed it
+		if b := out.Encode(); !bytes.Equal(b, raw) {
+			rec.Transformed = b
+		}
 	}
 	return e.commit(p, rec, m, opt)
 }
@@ -164,27 +166,4 @@ func (e *Engine) notStored(p *pipeline, rec *store.Message, err error) {
 func (e *Engine) logReceived(ev *zerolog.Event, p *pipeline, rec *store.Message) *zerolog.Event {
 	return ev.Str("channel", p.name()).Str("source", rec.Source).Str("control_id", rec.ControlID).
 		Str("msg_type", rec.Type).Str("sender", rec.Sender).Str("patient_ref", rec.PatientRef)
-}
-
-// salvageHeader reads MSH-10 and MSH-4.1 from a message that did not parse,
-// so that the stored errored record can be found by control id. It returns
-// empty strings when the first line is not a usable MSH. Neither is PHI.
-func salvageHeader(raw []byte) (controlID, sender string) {
-	raw = bytes.TrimLeft(raw, " \t\r\n\x0b")
-	if len(raw) < 8 || string(raw[:3]) != "MSH" {
-		return "", ""
-	}
-	fs, cs := raw[3], raw[4]
-	if end := bytes.IndexAny(raw, "\r\n"); end >= 0 {
-		raw = raw[:end]
-	}
-	fields := bytes.Split(raw, []byte{fs}) // fields[n-1] is MSH-n for n ≥ 2
-	get := func(n int) string {
-		if n-1 < len(fields) {
-			return string(fields[n-1])
-		}
-		return ""
-	}
-	s, _, _ := bytes.Cut([]byte(get(4)), []byte{cs})
-	return get(10), string(s)
 }

@@ -110,18 +110,3 @@ func TestReceiveStoreClosedAnswersAR(t *testing.T) {
 		}
 	}
 }
-
-func TestSalvageHeader(t *testing.T) {
-	tests := []struct{ in, ctl, sender string }{
-		{"MSH|^~\\&|EHR|CLINIC^1.2^ISO|IIS|ST|2025||VXU|C9|P\rP D", "C9", "CLINIC"},
-		{"garbage", "", ""},
-		{"MSH|^~\\&|EHR", "", ""},
-	}
-	for _, tc := range tests {
-		t.Run(tc.in, func(t *testing.T) {
-			if ctl, s := salvageHeader([]byte(tc.in)); ctl != tc.ctl || s != tc.sender {
-				t.Fatalf("got %q %q", ctl, s)
-			}
-		})
-	}
-}

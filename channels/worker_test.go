@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/iisync/iisync/channels/store"
+	"github.com/iisync/iisync/internal/phitest"
 	"github.com/iisync/iisync/transforms/hl7"
 	"github.com/iisync/iisync/transforms/mapping"
 )
@@ -169,7 +170,7 @@ func TestReturnChannel(t *testing.T) {
 func TestShutdownWithQueuedMessagesThenRestart(t *testing.T) {
 	addr := freeAddr(t)
 	dir := t.TempDir()
-	logs := &syncBuffer{}
+	logs := &phitest.LogBuffer{}
 	h := &harness{t: t, dir: dir, logs: logs, mux: nil}
 	h.st = openStore(t, dir)
 	ch := mllpChannel("vxu", mllpDest("iis", addr))

@@ -213,7 +213,7 @@ func buildSteps(steps []mapping.StepConfig) error {
 	}
 	_, err := mapping.Build(steps)
 	var out []error
-	for _, e := range flatten(err) {
+	for _, e := range field.Flatten(err) {
 		var fe *field.Error
 		if errors.As(e, &fe) {
 			num, _, _ := strings.Cut(strings.TrimPrefix(fe.Path, "["), "]")
@@ -258,7 +258,7 @@ func (f File) annotate(err error) error {
 		return nil
 	}
 	var out []error
-	for _, e := range flatten(err) {
+	for _, e := range field.Flatten(err) {
 		var fe *field.Error
 		if errors.As(e, &fe) {
 			if i, ok := channelIndex(fe.Path); ok && i < len(f.origins) && f.origins[i] != "" {
@@ -282,21 +282,6 @@ func channelIndex(path string) (int, bool) {
 	}
 	i, err := strconv.Atoi(num)
 	return i, err == nil
-}
-
-// flatten opens errors.Join trees into their leaves.
-func flatten(err error) []error {
-	if err == nil {
-		return nil
-	}
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		var out []error
-		for _, e := range j.Unwrap() {
-			out = append(out, flatten(e)...)
-		}
-		return out
-	}
-	return []error{err}
 }
 
 // ReloadError reports a changed setting that only a restart applies.

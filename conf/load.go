@@ -121,7 +121,7 @@ func ParseWith(data []byte, name, baseDir string, o Options) (*File, error) {
 	}
 	f = f.WithDefaults()
 	if parsed { // after a syntax error, validation would only add noise
-		l.problems = append(l.problems, flatten(f.Validate())...)
+		l.problems = append(l.problems, field.Flatten(f.Validate())...)
 	}
 	if len(l.problems) > 0 {
 		return nil, &Error{File: name, Problems: l.redact(l.problems)}

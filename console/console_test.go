@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,6 +20,7 @@ import (
 	"github.com/iisync/iisync/channels/store"
 	"github.com/iisync/iisync/conf/field"
 	"github.com/iisync/iisync/console"
+	"github.com/iisync/iisync/internal/phitest"
 )
 
 // vxu is a synthetic message with the project's PHI canaries (ZZTEST…,
@@ -34,24 +34,6 @@ func vxu(controlID, mrn string) string {
 
 var patientKey = bytes.Repeat([]byte{7}, 32)
 
-// syncBuffer is a log sink safe for the server's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // fixture is a real store in a temp dir, a real engine with one HTTP-source
 // channel to a file destination, and the console on a loopback listener,
 // all sharing one mux as in iisync serve.
@@ -59,14 +41,14 @@ type fixture struct {
 	url  string
 	eng  *channels.Engine
 	st   *store.Store
-	logs *syncBuffer
+	logs *phitest.LogBuffer
 	srv  *console.Server
 }
 
 func newFixture(t *testing.T, token string, start bool) *fixture {
 	t.Helper()
 	dir := t.TempDir()
-	logs := &syncBuffer{}
+	logs := &phitest.LogBuffer{}
 	log := zerolog.New(logs)
 	st, err := store.Open(store.Config{Path: filepath.Join(dir, "store"), CreateKey: true}, log)
 	if err != nil {

@@ -1,40 +1,22 @@
 package store
 
 import (
-	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/iisync/iisync/internal/phitest"
 )
-
-// syncBuffer is a log sink safe for Badger's and the pruner's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (w *syncBuffer) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.Write(p)
-}
-
-func (w *syncBuffer) String() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.String()
-}
 
 // TestPHICanary drives every path that logs or returns errors with the
 // canary patient and checks that no marker escapes.
 func TestPHICanary(t *testing.T) {
-	var logs syncBuffer
+	var logs phitest.LogBuffer
 	log := zerolog.New(&logs).Level(zerolog.TraceLevel)
 	dir := t.TempDir()
 	cfg := testConfig(dir)

@@ -178,23 +178,13 @@ func (s *Store) pruneRecords(channel string, cut time.Time) (int, error) {
 		n := 0
 		_, err = s.write(func(txn *badger.Txn, st *opState) error {
 			n = 0
-			for _, id := range ids {
-				m, err := loadRecord(txn, id)
-				if errors.Is(err, ErrNotFound) {
-					continue
-				}
-				if err != nil {
-					return err
-				}
+			return forRecords(txn, ids, func(m *Message) error {
 				if !m.ReceivedAt.Before(cut) {
-					continue
-				}
-				if err := st.deleteMessage(txn, m); err != nil {
-					return err
+					return nil
 				}
 				n++
-			}
-			return nil
+				return st.deleteMessage(txn, m)
+			})
 		})
 		if err != nil {
 			return total, err
@@ -272,26 +262,20 @@ func (s *Store) pruneContent(channel string, cut time.Time) (int, error) {
 		n := 0
 		_, err = s.write(func(txn *badger.Txn, st *opState) error {
 			n = 0
-			for _, id := range ids {
-				old, err := loadRecord(txn, id)
-				if errors.Is(err, ErrNotFound) {
-					continue
-				}
-				if err != nil {
-					return err
-				}
+			err := forRecords(txn, ids, func(old *Message) error {
 				if old.ContentPruned || !old.ReceivedAt.Before(cut) || queued(old) {
-					continue
+					return nil
 				}
-				if err := st.deleteContent(txn, id); err != nil {
+				if err := st.deleteContent(txn, old.ID); err != nil {
 					return err
 				}
 				m := cloneMessage(old)
 				m.ContentPruned = true
-				if err := st.putRecord(txn, old, m); err != nil {
-					return err
-				}
 				n++
+				return st.putRecord(txn, old, m)
+			})
+			if err != nil {
+				return err
 			}
 			return st.set(txn, cursorKey(channel), last)
 		})
@@ -339,4 +323,22 @@ func (s *Store) cursor(channel string) ([]byte, error) {
 		return err
 	})
 	return c, err
+}
+
+// forRecords calls fn with the record of each of ids that still exists (a
+// record pruned or deleted meanwhile is skipped), stopping at fn's first error.
+func forRecords(txn *badger.Txn, ids []ID, fn func(m *Message) error) error {
+	for _, id := range ids {
+		m, err := loadRecord(txn, id)
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if err := fn(m); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/iisync/iisync/gateway/mllp"
+	"github.com/iisync/iisync/internal/phitest"
 	"github.com/iisync/iisync/transforms/hl7"
 )
 
@@ -40,7 +41,7 @@ func benchVXU(id string) []byte {
 // benchEngine is `iisync serve -c FILE` started in process for a benchmark.
 type benchEngine struct {
 	addr string // the channel's MLLP source
-	log  *syncBuffer
+	log  *phitest.LogBuffer
 }
 
 // startBenchEngine starts an ACK-only MLLP peer as the destination and then
@@ -61,7 +62,7 @@ func startBenchEngine(b *testing.B) *benchEngine {
 		b.Fatal(err)
 	}
 
-	e := &benchEngine{log: &syncBuffer{}}
+	e := &benchEngine{log: &phitest.LogBuffer{}}
 	ready := make(chan *running, 1)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/iisync/iisync/gateway/mllp/mllptest"
+	"github.com/iisync/iisync/internal/phitest"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -30,24 +31,6 @@ func iisync(t *testing.T, stdin string, args ...string) result {
 	var out, errb bytes.Buffer
 	code := dispatch(t.Context(), &env{stdin: strings.NewReader(stdin), stdout: &out, stderr: &errb}, args)
 	return result{code, out.String(), errb.String()}
-}
-
-// syncBuffer is a log sink safe for the server's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // testConfig is what a test varies of the engine's configuration.
@@ -68,7 +51,7 @@ type engine struct {
 	dir        string // the test's data: store, keys, outbox, config
 	outbox     string // the file destination's directory
 	configFile string
-	log        *syncBuffer
+	log        *phitest.LogBuffer
 	run        *running
 	hup        chan os.Signal // what runServe feeds SIGHUP into
 	stop       func() int
@@ -127,7 +110,7 @@ func boot(t *testing.T, e *engine) {
 	t.Helper()
 	ready := make(chan *running, 1)
 	e.hup = make(chan os.Signal, 1)
-	e.log = &syncBuffer{}
+	e.log = &phitest.LogBuffer{}
 	o := serveOptions{configFile: e.configFile, ready: func(r *running) { ready <- r }, reload: e.hup}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)

@@ -37,7 +37,7 @@ func Prefix(prefix string, err error) error {
 		return nil
 	}
 	var out []error
-	for _, e := range flatten(err) {
+	for _, e := range Flatten(err) {
 		var fe *Error
 		if errors.As(e, &fe) {
 			p := prefix
@@ -56,12 +56,16 @@ func Prefix(prefix string, err error) error {
 	return errors.Join(out...)
 }
 
-// flatten opens errors.Join trees so each problem keeps its own path.
-func flatten(err error) []error {
+// Flatten opens errors.Join trees into their leaves, so each problem keeps
+// its own path; Flatten(nil) is empty.
+func Flatten(err error) []error {
+	if err == nil {
+		return nil
+	}
 	if j, ok := err.(interface{ Unwrap() []error }); ok {
 		var out []error
 		for _, e := range j.Unwrap() {
-			out = append(out, flatten(e)...)
+			out = append(out, Flatten(e)...)
 		}
 		return out
 	}

@@ -64,13 +64,7 @@ func (c Config) WithDefaults() Config {
 // defaults. It reads no files.
 func (c Config) Validate() error {
 	c = c.WithDefaults()
-	var errs []error
-	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
-		errs = append(errs, field.Errorf("addr", "must be host:port, got %q", c.Addr))
-	}
-	if c.MaxFrameBytes < minFrameBytes || c.MaxFrameBytes > maxFrameBytes {
-		errs = append(errs, field.Errorf("max_frame_bytes", "must be 1KiB..64MiB, got %d", c.MaxFrameBytes))
-	}
+	errs := checkEndpoint(c.Addr, c.MaxFrameBytes)
 	if c.MaxConns < 1 {
 		errs = append(errs, field.Errorf("max_conns", "must be at least 1, got %d", c.MaxConns))
 	}
@@ -135,13 +129,7 @@ func (c SenderConfig) WithDefaults() SenderConfig {
 // defaults. It reads no files.
 func (c SenderConfig) Validate() error {
 	c = c.WithDefaults()
-	var errs []error
-	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
-		errs = append(errs, field.Errorf("addr", "must be host:port, got %q", c.Addr))
-	}
-	if c.MaxFrameBytes < minFrameBytes || c.MaxFrameBytes > maxFrameBytes {
-		errs = append(errs, field.Errorf("max_frame_bytes", "must be 1KiB..64MiB, got %d", c.MaxFrameBytes))
-	}
+	errs := checkEndpoint(c.Addr, c.MaxFrameBytes)
 	errs = append(errs, positive("dial_timeout", c.DialTimeout)...)
 	errs = append(errs, positive("ack_timeout", c.ACKTimeout)...)
 	errs = append(errs, positive("backoff", c.Backoff)...)
@@ -163,4 +151,17 @@ func positive(name string, d time.Duration) []error {
 		return nil
 	}
 	return []error{field.Errorf(name, "must be positive, got %s", d)}
+}
+
+// checkEndpoint validates what a listener and a sender share: the address
+// and the frame size limit.
+func checkEndpoint(addr string, maxFrame int) []error {
+	var errs []error
+	if _, _, err := net.SplitHostPort(addr); err != nil {
+		errs = append(errs, field.Errorf("addr", "must be host:port, got %q", addr))
+	}
+	if maxFrame < minFrameBytes || maxFrame > maxFrameBytes {
+		errs = append(errs, field.Errorf("max_frame_bytes", "must be 1KiB..64MiB, got %d", maxFrame))
+	}
+	return errs
 }

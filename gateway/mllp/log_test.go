@@ -6,35 +6,18 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/iisync/iisync/internal/phitest"
 )
-
-// lockedBuffer is a log sink safe for the server's goroutines.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // TestNoPHIInLogs runs full exchanges, failures included, with debug
 // logging and checks that no canary marker reaches a log line or an error.
 func TestNoPHIInLogs(t *testing.T) {
-	var sink lockedBuffer
+	var sink phitest.LogBuffer
 	log := zerolog.New(&sink).Level(zerolog.DebugLevel)
 	h := HandlerFunc(func(ctx context.Context, req *Request) []byte {
 		switch {

@@ -92,6 +92,16 @@ func BuildNAK(raw []byte, cause error, code string, opt ACKOptions) []byte {
 }
 
 // salvage reads what it can of the MSH line of raw, which did not parse.
+// SalvageHeader reads MSH-10 and MSH-4.1, in wire form, from bytes that
+// may not parse as a whole, so a rejected message can still be recorded
+// where a search by control ID finds it. Both are empty when there is no
+// usable MSH line. Neither is PHI.
+func SalvageHeader(raw []byte) (controlID, sender string) {
+	h := salvage(raw)
+	sender, _, _ = strings.Cut(h.sendFac, string(h.d.Component))
+	return h.control, sender
+}
+
 func salvage(raw []byte) ackHeader {
 	h := ackHeader{d: Standard}
 	s := lineScanner{b: raw}

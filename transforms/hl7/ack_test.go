@@ -223,3 +223,19 @@ func TestCheckACK(t *testing.T) {
 		t.Errorf("CheckACK(garbage) error = %v", err)
 	}
 }
+
+func TestSalvageHeader(t *testing.T) {
+	tests := []struct{ in, ctl, sender string }{
+		{"MSH|^~\\&|EHR|CLINIC^1.2^ISO|IIS|ST|2025||VXU|C9|P\rP D", "C9", "CLINIC"},
+		{"\n FHS|^~\\&\rMSH*%$#!*EHR*CLINIC%X*IIS*ST*2025**VXU*C10*P\r", "C10", "CLINIC"},
+		{"garbage", "", ""},
+		{"MSH|^~\\&|EHR", "", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.in, func(t *testing.T) {
+			if ctl, s := SalvageHeader([]byte(tc.in)); ctl != tc.ctl || s != tc.sender {
+				t.Fatalf("got %q %q, want %q %q", ctl, s, tc.ctl, tc.sender)
+			}
+		})
+	}
+}

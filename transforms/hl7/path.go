@@ -102,6 +102,22 @@ func (m *Message) Get(path string) (string, bool, error) {
 	return f.String(), true, nil
 }
 
+// Lookup returns the element at path for callers that need more than its
+// decoded value: its wire bytes, whether it is present, its repetitions.
+// segment reports whether the path's segment exists; the Field is absent
+// (Present false) when the element is missing. A malformed path gives a
+// *PathError wrapping ErrBadPath.
+func (m *Message) Lookup(path string) (f Field, segment bool, err error) {
+	p, ok := parsePath(path)
+	if !ok {
+		return Field{}, false, &PathError{Path: path, Err: ErrBadPath}
+	}
+	if m.find(p.seg, p.occ) < 0 {
+		return Field{}, false, nil
+	}
+	return m.lookup(p), true, nil
+}
+
 // Value is Get without ok and error: "" when the element is missing or the
 // path is malformed.
 func (m *Message) Value(path string) string {

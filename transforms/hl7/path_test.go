@@ -178,3 +178,35 @@ func TestFieldAPI(t *testing.T) {
 		t.Error("Segments does not stop when yield returns false")
 	}
 }
+
+func TestLookup(t *testing.T) {
+	m := mustParse(t, canaryVXU)
+	tests := []struct {
+		path    string
+		raw     string
+		present bool
+		segment bool
+	}{
+		{"PID-5", "ZZTESTCHILD^ZZTESTFIRST\\S\\X^^^^^L~ZZTESTALIAS^^^^^^A", true, true},
+		{"PID-5[2].1", "ZZTESTALIAS", true, true},
+		{"RXA[2]-5.1", "20", true, true},
+		{"RXA-15", "LOT\\E\\1", true, true}, // wire form, escapes kept
+		{"PID-40", "", false, true},         // segment present, field missing
+		{"NK1-2", "", false, false},         // segment missing
+		{"RXA[3]-5", "", false, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.path, func(t *testing.T) {
+			f, segment, err := m.Lookup(tc.path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(f.Raw()) != tc.raw || f.Present() != tc.present || segment != tc.segment {
+				t.Errorf("got raw %q present %v segment %v; want %q %v %v", f.Raw(), f.Present(), segment, tc.raw, tc.present, tc.segment)
+			}
+		})
+	}
+	if _, _, err := m.Lookup("PID5"); !errors.Is(err, ErrBadPath) {
+		t.Errorf("bad path: %v", err)
+	}
+}

@@ -12,11 +12,13 @@ import (
 	"testing"
 
 	"github.com/rs/zerolog"
+
+	"github.com/iisync/iisync/internal/phitest"
 )
 
 // canaries are the markers every synthetic patient carries; none may ever
 // appear in a log line, an error or a formatted Message.
-var canaries = []string{"ZZTEST", "PAT123", "20200101"}
+var canaries = phitest.Canaries
 
 func TestCanaryNeverLeaks(t *testing.T) {
 	m := mustParse(t, canaryVXU)

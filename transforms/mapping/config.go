@@ -3,6 +3,7 @@ package mapping
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/iisync/iisync/conf/field"
 )
@@ -76,7 +77,7 @@ func (c StepConfig) Validate() error {
 	target := func(name, p string) { // a path the step writes to
 		if err := checkPath(p); err != nil {
 			errs = append(errs, field.Errorf(name, "%v", err))
-		} else if e, _ := parseElemPath(p); e.seg == "MSH" && e.field <= 2 {
+		} else if writesDelimiters(p) {
 			errs = append(errs, field.Errorf(name, "%q holds the delimiters and cannot be changed", p))
 		}
 	}
@@ -121,4 +122,18 @@ func validSegmentID(s string) bool {
 		}
 	}
 	return true
+}
+
+// writesDelimiters reports whether the well-formed path p names MSH-1 or
+// MSH-2, which hold the delimiters themselves.
+func writesDelimiters(p string) bool {
+	if !strings.HasPrefix(p, "MSH") {
+		return false
+	}
+	_, rest, _ := strings.Cut(p, "-")
+	n := strings.IndexFunc(rest, func(r rune) bool { return r < '0' || r > '9' })
+	if n < 0 {
+		n = len(rest)
+	}
+	return rest[:n] == "1" || rest[:n] == "2"
 }

@@ -2,7 +2,6 @@ package mapping
 
 import (
 	"context"
-	"strconv"
 	"strings"
 
 	"github.com/iisync/iisync/transforms/hl7"
@@ -31,39 +30,44 @@ func (s setStep) Apply(_ context.Context, m *hl7.Message) (*hl7.Message, error) 
 }
 
 type copyStep struct {
-	from, to elemPath
+	from, to string
 }
 
 func newCopy(c StepConfig) (Step, error) {
-	return copyStep{from: mustPath(c.Copy.From), to: mustPath(c.Copy.To)}, nil
+	return copyStep{from: c.Copy.From, to: c.Copy.To}, nil
 }
 
 // Apply copies the element at from to to in wire form, so a composite keeps
 // its components and escapes are carried over as they are. A missing source
 // copies as empty.
 func (s copyStep) Apply(_ context.Context, m *hl7.Message) (*hl7.Message, error) {
-	return m.SetRaw(s.to.src, string(s.from.lookup(m).Raw()))
+	f, _, err := m.Lookup(s.from)
+	if err != nil {
+		return nil, err
+	}
+	return m.SetRaw(s.to, string(f.Raw()))
 }
 
 type deleteStep struct {
-	path elemPath
+	path string
 }
 
 func newDelete(c StepConfig) (Step, error) {
-	return deleteStep{path: mustPath(c.Delete.Path)}, nil
+	return deleteStep{path: c.Delete.Path}, nil
 }
 
 // Apply empties the element at path. An element that is absent or already
 // empty is left alone, so no empty elements are created.
 func (s deleteStep) Apply(_ context.Context, m *hl7.Message) (*hl7.Message, error) {
-	if f := s.path.lookup(m); !f.Present() || len(f.Raw()) == 0 {
-		return m, nil
+	f, _, err := m.Lookup(s.path)
+	if err != nil || !f.Present() || len(f.Raw()) == 0 {
+		return m, err
 	}
-	return m.SetRaw(s.path.src, "")
+	return m.SetRaw(s.path, "")
 }
 
 type mapStep struct {
-	path  elemPath
+	path  string
 	table map[string]string
 	def   *string
 }
@@ -73,7 +77,7 @@ func newMap(c StepConfig) (Step, error) {
 	for k, v := range c.Map.Table {
 		t[k] = v
 	}
-	s := mapStep{path: mustPath(c.Map.Path), table: t}
+	s := mapStep{path: c.Map.Path, table: t}
 	if c.Map.Default != nil {
 		d := *c.Map.Default
 		s.def = &d
@@ -86,13 +90,14 @@ func newMap(c StepConfig) (Step, error) {
 // value stays. An absent element counts as "". A missing segment is left
 // alone.
 func (s mapStep) Apply(_ context.Context, m *hl7.Message) (*hl7.Message, error) {
-	if _, ok := m.Segment(s.path.seg, s.path.occ); !ok {
-		return m, nil
-	}
-	v, _, err := m.Get(s.path.src)
+	f, segment, err := m.Lookup(s.path)
 	if err != nil {
 		return nil, err
 	}
+	if !segment {
+		return m, nil
+	}
+	v := f.String()
 	to, ok := s.table[v]
 	if !ok {
 		if s.def == nil {
@@ -100,10 +105,10 @@ func (s mapStep) Apply(_ context.Context, m *hl7.Message) (*hl7.Message, error) 
 		}
 		to = *s.def
 	}
-	if to == v && s.path.lookup(m).Present() && !hasDelims(v, m.Delims()) {
+	if to == v && f.Present() && !hasDelims(v, m.Delims()) {
 		return m, nil
 	}
-	return m.Set(s.path.src, to)
+	return m.Set(s.path, to)
 }
 
 type dropSegmentStep struct {
@@ -142,79 +147,4 @@ func hasDelims(v string, d hl7.Delimiters) bool {
 		}
 	}
 	return false
-}
-
-// elemPath is a path expression parsed for direct element access (hl7 only
-// offers decoded reads by path; copy and delete need the wire element).
-type elemPath struct {
-	src                        string
-	seg                        string
-	occ, field, rep, comp, sub int
-}
-
-// mustPath parses a path that hl7.CheckPath accepted (Validate ran first).
-func mustPath(s string) elemPath {
-	p, ok := parseElemPath(s)
-	if !ok {
-		panic("mapping: unchecked path " + strconv.Quote(s))
-	}
-	return p
-}
-
-// parseElemPath parses SEG[occ]-field[rep].comp.sub (HL7 numbering).
-func parseElemPath(s string) (elemPath, bool) {
-	if hl7.CheckPath(s) != nil {
-		return elemPath{}, false
-	}
-	p := elemPath{src: s, seg: s[:3], occ: 1}
-	rest := s[3:]
-	num := func() int { // reads digits at the start of rest
-		i := 0
-		for i < len(rest) && rest[i] >= '0' && rest[i] <= '9' {
-			i++
-		}
-		n, _ := strconv.Atoi(rest[:i])
-		rest = rest[i:]
-		return n
-	}
-	if rest[0] == '[' {
-		rest = rest[1:]
-		p.occ = num()
-		rest = rest[1:] // ']'
-	}
-	rest = rest[1:] // '-'
-	p.field = num()
-	if rest != "" && rest[0] == '[' {
-		rest = rest[1:]
-		p.rep = num()
-		rest = rest[1:]
-	}
-	if rest != "" && rest[0] == '.' {
-		rest = rest[1:]
-		p.comp = num()
-		if rest != "" && rest[0] == '.' {
-			rest = rest[1:]
-			p.sub = num()
-		}
-	}
-	return p, true
-}
-
-// lookup returns the element p names; absent when missing.
-func (p elemPath) lookup(m *hl7.Message) hl7.Field {
-	seg, ok := m.Segment(p.seg, p.occ)
-	if !ok {
-		return hl7.Field{}
-	}
-	f := seg.Field(p.field)
-	if p.rep > 0 {
-		f = f.Rep(p.rep)
-	}
-	if p.comp > 0 {
-		f = f.Component(p.comp)
-		if p.sub > 0 {
-			f = f.Component(p.sub)
-		}
-	}
-	return f
 }
