@@ -89,6 +89,7 @@ func New(cfg Config, st *store.Store, log zerolog.Logger, opts Options) (*Engine
 		dirs:       map[string]*dirSource{},
 		httpPath:   map[string]bool{},
 	}
+	registerStoreMetrics(opts.Registerer, st)
 	e.routes.Store(&map[string]*pipeline{})
 	e.workers.Store(&map[string]*worker{})
 	p, err := e.build(cfg, nil)

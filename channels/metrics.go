@@ -51,6 +51,29 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	return m
 }
 
+// registerStoreMetrics exports the store writer's counters: commits per
+// second against ops per second shows how well group commit is batching.
+func registerStoreMetrics(reg prometheus.Registerer, st *store.Store) {
+	if reg == nil {
+		return
+	}
+	stat := func(f func(store.WriterStats) float64) func() float64 {
+		return func() float64 { return f(st.WriterStats()) }
+	}
+	for _, c := range []prometheus.Collector{
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "iisync_store_commits_total", Help: "Group commits of the store (each one journal fdatasync and one Badger transaction)."},
+			stat(func(w store.WriterStats) float64 { return float64(w.Commits) })),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "iisync_store_commit_ops_total", Help: "Store writes (message commits, delivery outcomes, retries) carried by those group commits."},
+			stat(func(w store.WriterStats) float64 { return float64(w.Ops) })),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "iisync_store_commit_seconds_total", Help: "Time spent in group commits (journal sync and Badger commit, side by side)."},
+			stat(func(w store.WriterStats) float64 { return w.CommitTime.Seconds() })),
+	} {
+		if err := reg.Register(c); err != nil {
+			panic("channels: store metrics registered twice: " + err.Error())
+		}
+	}
+}
+
 // observeDelivery records a finished delivery attempt's outcome and duration.
 func (m *metrics) observeDelivery(channel, dest string, status store.Status, d time.Duration) {
 	m.delivered.WithLabelValues(channel, dest, string(status)).Inc()

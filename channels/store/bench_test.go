@@ -88,6 +88,8 @@ func reportBatches(b *testing.B, s *Store) {
 	if n := s.stats.batches.Load(); n > 0 {
 		b.ReportMetric(float64(s.stats.ops.Load())/float64(n), "ops/txn")
 		b.ReportMetric(float64(s.stats.syncNanos.Load())/float64(n)/1e6, "ms/txn")
+		b.ReportMetric(float64(s.stats.badgerNanos.Load())/float64(n)/1e6, "badger-ms/txn")
+		b.ReportMetric(float64(s.stats.journalNanos.Load())/float64(n)/1e6, "journal-ms/txn")
 	}
 }
 

@@ -62,9 +62,31 @@ type Store struct {
 	stats writerStats
 }
 
-// writerStats counts the writer's transactions, for benchmarks.
+// writerStats counts the writer's transactions (WriterStats, benchmarks).
 type writerStats struct {
-	batches, ops, syncNanos atomic.Int64
+	batches, ops, syncNanos   atomic.Int64
+	badgerNanos, journalNanos atomic.Int64 // the two halves of syncNanos, run side by side
+}
+
+// WriterStats are cumulative counters of the group-commit writer since Open.
+// Ops per commit says how well concurrent callers share syncs.
+type WriterStats struct {
+	Commits     int64         // Badger transactions committed (each with one journal sync)
+	Ops         int64         // calls (Commit, Deliver, Retry...) those transactions carried
+	CommitTime  time.Duration // journal sync and Badger commit, which run side by side
+	BadgerTime  time.Duration // the Badger half of CommitTime
+	JournalTime time.Duration // the journal append + fdatasync half of CommitTime
+}
+
+// WriterStats returns the writer's counters. Safe to call at any time, also
+// after Close.
+func (s *Store) WriterStats() WriterStats {
+	return WriterStats{
+		Commits: s.stats.batches.Load(), Ops: s.stats.ops.Load(),
+		CommitTime:  time.Duration(s.stats.syncNanos.Load()),
+		BadgerTime:  time.Duration(s.stats.badgerNanos.Load()),
+		JournalTime: time.Duration(s.stats.journalNanos.Load()),
+	}
 }
 
 // Open opens (creating if needed) the encrypted Badger store at cfg.Path
@@ -497,8 +519,10 @@ retry:
 			if len(muts) > 0 {
 				jerr = s.jr.append(muts)
 			}
+			s.stats.journalNanos.Add(int64(time.Since(t0)))
 		}()
 		err := txn.Commit()
+		s.stats.badgerNanos.Add(int64(time.Since(t0)))
 		<-jdone
 		if err == nil {
 			err = jerr
