@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/rs/zerolog"
+
 	"github.com/iisync/iisync/channels/store"
 )
 
@@ -151,4 +153,45 @@ func (e *Engine) lookup(id store.ID) (*store.Message, *pipeline, error) {
 		return nil, nil, errNotRunning
 	}
 	return msg, p, nil
+}
+
+// ErrNoPing means the destination cannot be pinged: it is not an IIS
+// (SOAP) destination.
+var ErrNoPing = errors.New("channels: destination has no connectivity test (not an iis destination)")
+
+// pinger is a destination with a connectivity test.
+type pinger interface {
+	Ping(ctx context.Context, echo string) (string, error)
+}
+
+// Ping runs the connectivity test of destination dest of channel (the
+// Sync Registry's Ping button) and returns the registry's echo. Errors: an
+// unknown channel or destination fails with an error naming them (not the
+// return queue); ErrNoPing for a destination that is not an IIS; the SOAP client's
+// *soap.Fault or *soap.TransportError otherwise.
+func (e *Engine) Ping(ctx context.Context, channel, dest, echo string) (string, error) {
+	w := (*e.workers.Load())[queueName(channel, dest)]
+	if w == nil || w.isReturn {
+		return "", fmt.Errorf("channels: no destination %q in a running channel %q", dest, channel)
+	}
+	p, ok := w.d.(pinger)
+	if !ok {
+		return "", ErrNoPing
+	}
+	return p.Ping(ctx, echo)
+}
+
+// PingDestination builds the destination cfg describes, runs its
+// connectivity test and closes it: `iisync ping` without a running engine.
+func PingDestination(ctx context.Context, cfg DestinationConfig, echo string) (string, error) {
+	d, err := buildDestination(cfg, zerolog.Nop())
+	if err != nil {
+		return "", err
+	}
+	defer d.Close(ctx)
+	p, ok := d.(pinger)
+	if !ok {
+		return "", ErrNoPing
+	}
+	return p.Ping(ctx, echo)
 }

@@ -86,7 +86,7 @@ func (w *worker) payload(msg *store.Message) []byte {
 // transaction. A rejected verdict is final: it is the registry's answer.
 func (w *worker) delivered(it store.QueueItem, msg *store.Message, payload, reply []byte, attempts int, took time.Duration) bool {
 	now := w.e.now()
-	status, v, cls := classify(reply)
+	status, v, cls := classify(reply, w.d)
 	d := store.Delivery{Destination: w.queue, Status: status, Attempts: attempts, SentAt: now,
 		Sent: payload, Response: reply, ACKCode: cls.ACKCode, ErrorCodes: cls.ErrorCodes, Return: w.isReturn}
 	ret := w.returnFor(msg, reply, v, "", now)
@@ -156,16 +156,27 @@ func (w *worker) returnFor(msg *store.Message, reply []byte, v iis.Verdict, fail
 	return &store.Outgoing{Destination: p.returnQueue(), Payload: b}
 }
 
+// ackClassifier is a destination that classifies its peer's replies with
+// rules of its own (the IIS destination's reject and warning phrases).
+type ackClassifier interface {
+	classify(reply []byte) iis.Classification
+}
+
 // classify maps a destination's reply to a delivery status. A reply that
 // is not HL7 (HTTP body, file) means sent, with verdict unknown.
-func classify(reply []byte) (store.Status, iis.Verdict, iis.Classification) {
+func classify(reply []byte, d Destination) (store.Status, iis.Verdict, iis.Classification) {
 	if len(reply) == 0 {
 		return store.StatusSent, iis.Unknown, iis.Classification{}
 	}
 	if _, err := hl7.Parse(reply); err != nil {
 		return store.StatusSent, iis.Unknown, iis.Classification{}
 	}
-	c := iis.Classify(reply)
+	var c iis.Classification
+	if ac, ok := d.(ackClassifier); ok {
+		c = ac.classify(reply)
+	} else {
+		c = iis.Classify(reply)
+	}
 	switch c.Verdict {
 	case iis.Accepted:
 		return store.StatusAccepted, c.Verdict, c

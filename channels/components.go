@@ -11,15 +11,13 @@ import (
 // reader sees every kind in one place, and a duplicate name panics when the
 // package is initialized, i.e. at startup and in every test run.
 //
-// To add a kind (the SOAP destination of the next issue): add its optional
-// pointer field to DestinationConfig with its validation, then one line
-// below, e.g.
-//
-//	{"soap", func(c DestinationConfig) bool { return c.SOAP != nil }, newSOAPDestinationFromConfig},
+// To add a kind: add its optional pointer field to DestinationConfig with
+// its defaults and validation, then one line below.
 var destinationKinds = newComponentTable("destination", []component[DestinationConfig, destinationKind]{
 	{"mllp", func(c DestinationConfig) bool { return c.MLLP != nil }, destinationKind(buildMLLPDestination)},
 	{"http", func(c DestinationConfig) bool { return c.HTTP != nil }, destinationKind(buildHTTPDestination)},
 	{"file", func(c DestinationConfig) bool { return c.File != nil }, destinationKind(buildFileDestination)},
+	{"iis", func(c DestinationConfig) bool { return c.IIS != nil }, destinationKind(buildIISDestination)},
 })
 
 // destinationKind builds one kind of Destination from its configuration.

@@ -10,6 +10,8 @@ import (
 	"github.com/iisync/iisync/channels/store"
 	"github.com/iisync/iisync/conf/field"
 	"github.com/iisync/iisync/gateway/mllp"
+	"github.com/iisync/iisync/gateway/soap"
+	"github.com/iisync/iisync/transforms/iis"
 	"github.com/iisync/iisync/transforms/mapping"
 )
 
@@ -92,6 +94,7 @@ type DestinationConfig struct {
 	MLLP *mllp.SenderConfig     `yaml:"mllp"`
 	HTTP *HTTPDestinationConfig `yaml:"http"`
 	File *FileDestinationConfig `yaml:"file"`
+	IIS  *IISDestinationConfig  `yaml:"iis"`
 	// Retry overrides the channel's retry settings.
 	Retry *RetryConfig `yaml:"retry"`
 }
@@ -109,6 +112,31 @@ type HTTPDestinationConfig struct {
 	// Timeout bounds one request. Default 30s.
 	Timeout time.Duration `yaml:"timeout"`
 }
+
+// IISDestinationConfig is a state immunization registry reached over the
+// CDC IIS SOAP web service (submitSingleMessage). The SOAP client settings
+// are inline: url, username, password (a secret), facility_id, profile
+// (wsdl, version, fallback_11, hub_destination_id, hub_destination_uri),
+// timeout, max_retries, retry_wait_min, retry_wait_max, ca_file,
+// cert_file, key_file, server_name, max_conns_per_host. The registry's ACK
+// is classified with Classify's phrases on top of MSA-1 and ERR-4.
+type IISDestinationConfig struct {
+	soap.ClientConfig `yaml:",inline"`
+	// Registry names a registry profile (conf's built-in table or the
+	// file's iis_profiles) whose settings fill the fields left empty here.
+	// Resolved by conf before the engine sees the config.
+	Registry string `yaml:"registry"`
+	// Classify holds the registry's reject and warning phrases (see
+	// transforms/iis.Rules); empty lists keep the defaults.
+	Classify iis.Rules `yaml:"classify"`
+}
+
+// IIS destination defaults that differ from the SOAP client's own: the
+// queue retries with its own backoff, so one attempt retries only briefly.
+const (
+	defaultIISMaxRetries   = 2
+	defaultIISRetryWaitMax = 10 * time.Second
+)
 
 // FileDestinationConfig writes each message to its own file in Dir.
 type FileDestinationConfig struct {
@@ -209,6 +237,18 @@ func (c ChannelConfig) WithDefaults() ChannelConfig {
 				h.Timeout = 30 * time.Second
 			}
 			d.HTTP = &h
+		}
+		if d.IIS != nil {
+			c := *d.IIS
+			if c.MaxRetries == 0 {
+				c.MaxRetries = defaultIISMaxRetries
+			}
+			if c.RetryWaitMax == 0 {
+				c.RetryWaitMax = defaultIISRetryWaitMax
+			}
+			c.ClientConfig = c.ClientConfig.WithDefaults()
+			c.Classify = c.Classify.WithDefaults()
+			d.IIS = &c
 		}
 		if d.Retry != nil {
 			r := d.Retry.WithDefaults()
@@ -381,8 +421,12 @@ func (d DestinationConfig) Validate() error {
 			errs = append(errs, field.Errorf("file.dir", "required"))
 		}
 	}
+	if c := d.IIS; c != nil {
+		n++
+		errs = append(errs, field.Prefix("iis", c.ClientConfig.Validate()), field.Prefix("iis.classify", c.Classify.Validate()))
+	}
 	if n != 1 {
-		errs = append(errs, field.Errorf("", "must set exactly one of mllp, http, file (got %d)", n))
+		errs = append(errs, field.Errorf("", "must set exactly one of mllp, http, file, iis (got %d)", n))
 	}
 	if d.Retry != nil {
 		errs = append(errs, field.Prefix("retry", d.Retry.Validate()))

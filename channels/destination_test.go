@@ -71,7 +71,7 @@ func assertErrNoCanary(t *testing.T, err error) {
 // ---- component table ----
 
 func TestDestinationKindsTable(t *testing.T) {
-	if got, want := destinationKinds.kinds(), []string{"mllp", "http", "file"}; !slices.Equal(got, want) {
+	if got, want := destinationKinds.kinds(), []string{"mllp", "http", "file", "iis"}; !slices.Equal(got, want) {
 		t.Errorf("kinds = %v, want %v", got, want)
 	}
 }

@@ -94,6 +94,10 @@ func attemptTimeout(d DestinationConfig) time.Duration {
 		return mllpAttemptTimeout(c.ACKTimeout, c.DialTimeout, c.MaxAttempts)
 	case d.HTTP != nil:
 		return d.HTTP.Timeout + 5*time.Second
+	case d.IIS != nil:
+		c := d.IIS.ClientConfig.WithDefaults()
+		n := time.Duration(max(c.MaxRetries, 0))
+		return c.Timeout*(n+1) + c.RetryWaitMax*n + 5*time.Second
 	}
 	return 30 * time.Second
 }

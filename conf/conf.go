@@ -42,6 +42,13 @@ type File struct {
 	Log LogConfig `yaml:"log"`
 	// ShutdownGrace bounds a graceful shutdown (SIGTERM, SIGINT). Default 30s.
 	ShutdownGrace time.Duration `yaml:"shutdown_grace"`
+	// Sandbox, when set, runs the embedded IIS sandbox in the engine's
+	// process (the demo's registry). Default: off.
+	Sandbox *SandboxConfig `yaml:"sandbox"`
+	// IISProfiles are registry profiles that iis destinations name with
+	// registry:, added to (or replacing) the built-in ones
+	// (conf/registries.yaml).
+	IISProfiles map[string]channels.IISDestinationConfig `yaml:"iis_profiles"`
 	// Channels are the pipelines; those of Include files follow these.
 	Channels []channels.ChannelConfig `yaml:"channels"`
 
@@ -103,7 +110,12 @@ func (f File) WithDefaults() File {
 	if f.ShutdownGrace == 0 {
 		f.ShutdownGrace = DefaultShutdownGrace
 	}
+	f = f.applyRegistries()
 	f.Channels = channels.Config{Channels: f.Channels}.WithDefaults().Channels
+	if f.Sandbox != nil {
+		sb := f.Sandbox.WithDefaults()
+		f.Sandbox = &sb
+	}
 	f.Include = append([]string(nil), f.Include...)
 	f.origins = append([]string(nil), f.origins...)
 	return f
@@ -145,6 +157,10 @@ func (f File) Validate() error {
 	}
 	errs = append(errs, f.Engine().Validate())
 	errs = append(errs, f.validateChannels()...)
+	errs = append(errs, f.validateRegistries()...)
+	if f.Sandbox != nil {
+		errs = append(errs, field.Prefix("sandbox", f.Sandbox.Validate()))
+	}
 	return f.annotate(errors.Join(errs...))
 }
 

@@ -42,6 +42,7 @@ func commands() []command {
 		{"messages", "list, show, reprocess or resend stored messages over the API", runMessages},
 		{"inspect", "show messages segment by segment with HL7 field names", runInspect},
 		{"send", "send message files over MLLP and report each ACK", runSend},
+		{"classify", "say what registry ACK/RSP files mean: accepted, warnings, rejected", runClassify},
 		{"version", "print the version", runVersion},
 	}
 }

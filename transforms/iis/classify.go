@@ -21,8 +21,9 @@ const (
 	// warning or error, or with informational ERRs only.
 	Accepted Verdict = "accepted"
 	// AcceptedWithWarnings means the registry took the message but reported
-	// problems: AA with a W or E severity ERR, or AE whose ERRs carry only
-	// W, I or N severities. Some data may not have been saved.
+	// problems: AA with a W or E severity ERR, AE whose ERRs carry only
+	// W, I or N severities, or a warning phrase (see Rules) in MSA-3 or
+	// ERR-8. Some data may not have been saved.
 	AcceptedWithWarnings Verdict = "accepted_with_warnings"
 	// Unknown means the response could not be interpreted: not HL7, not an
 	// ACK or RSP, no MSA, or an MSA-1 that is not an acknowledgement code.
@@ -47,9 +48,9 @@ func (v Verdict) rank() int {
 }
 
 // ACKError is one error reported by the registry: an ERR segment, or one
-// repetition of a pre-v2.5 ERR-1. Every field is registry text as sent
-// (escape-decoded) and may echo PHI: store it and show it to authorised
-// users, but never log it.
+// repetition of a pre-v2.5 ERR-1. Every field but Explanation is registry
+// text as sent (escape-decoded) and may echo PHI: store it and show it to
+// authorised users, but never log it.
 type ACKError struct {
 	Location    string `json:"location,omitempty"`      // ERR-2 (ERL), e.g. "RXA^1^5^1^1"; or ERR-1.1-3
 	Code        string `json:"code,omitempty"`          // ERR-3.1, HL7 table 0357, e.g. "999"; or ERR-1.4.1
@@ -58,6 +59,10 @@ type ACKError struct {
 	AppCode     string `json:"app_code,omitempty"`      // ERR-5.1, CDC table 0533, e.g. "5"; ERR-5.4 when ERR-5.1 is empty
 	AppCodeText string `json:"app_code_text,omitempty"` // ERR-5.2; ERR-5.5 when ERR-5.1 is empty
 	Message     string `json:"message,omitempty"`       // ERR-8 user message; MSA-3 when ERR-8 is empty and the MSA has only this ERR
+	// Explanation is Explain of the fields above, filled by Classify: one
+	// plain-English sentence built from codes and the location only, so
+	// unlike the other fields it is safe to log.
+	Explanation string `json:"explanation,omitempty"`
 }
 
 // Classification is the interpretation of one acknowledgement.
@@ -99,12 +104,27 @@ type Classification struct {
 //     AcceptedWithWarnings if the ERRs carry only W, I or N, and Rejected
 //     when no ERR carries a severity at all;
 //   - any other MSA-1: Unknown;
-//   - "REJECTED" (as a word, any case) in MSA-3 or ERR-8: Rejected;
+//   - a reject phrase of DefaultRules ("rejected", "not accepted", …, as
+//     whole words, any case) in MSA-3 or ERR-8: Rejected;
+//   - a warning phrase of DefaultRules ("accepted with warnings", …) in
+//     MSA-3 or ERR-8: Accepted, and AE Rejected only for want of a
+//     severity, become AcceptedWithWarnings;
 //   - several MSA segments (each owning the ERRs after it): the worst wins.
 //
 // ERR-2/ERR-3 are read as in v2.5; when both are empty, the v2.3 ERR-1
 // (segment^sequence^field^code&text&system, repeating) is read instead.
+// Each error's Explanation is filled with Explain.
+//
+// Classify(ack) is ClassifyWith(ack, DefaultRules()).
 func Classify(ack []byte) Classification {
+	return ClassifyWith(ack, Rules{}) // the zero Rules are the defaults
+}
+
+// ClassifyWith is Classify with a registry's own phrase rules in place of
+// DefaultRules; a nil list in r keeps its default (see Rules). Invalid
+// phrases (see Rules.Validate) never match.
+func ClassifyWith(ack []byte, r Rules) Classification {
+	r = r.resolved()
 	m, err := hl7.Parse(unframe(ack))
 	if err != nil {
 		return Classification{Verdict: Unknown, Reason: "unknown: not an HL7 message (" + err.Error() + ")"}
@@ -122,11 +142,12 @@ func Classify(ack []byte) Classification {
 	worst := -1
 	for i := range groups {
 		g := &groups[i]
-		g.judge()
+		g.judge(r)
 		if worst < 0 || g.verdict.rank() > groups[worst].verdict.rank() {
 			worst = i
 		}
 		for _, e := range g.errs {
+			e.Explanation = Explain(e.ACKError)
 			c.Errors = append(c.Errors, e.ACKError)
 			c.ErrorCodes = append(c.ErrorCodes, e.codes...)
 		}
@@ -158,6 +179,7 @@ type group struct {
 	verdict               Verdict
 	phrase                string // where a reject phrase was found: "MSA-3", "ERR-8" or ""
 	byPhrase              bool   // the phrase alone made the verdict Rejected
+	warnPhrase            string // where a warning phrase was found, when it changed the verdict
 }
 
 // ackErr is an ACKError with its index codes.
@@ -329,8 +351,8 @@ func severityClass(s string) int {
 	return sevError
 }
 
-// judge sets g.verdict from MSA-1, the ERR severities and reject phrases.
-func (g *group) judge() {
+// judge sets g.verdict from MSA-1, the ERR severities and r's phrases.
+func (g *group) judge(r Rules) {
 	var n [sevClasses]int
 	for _, e := range g.errs {
 		n[severityClass(e.Severity)]++
@@ -355,35 +377,33 @@ func (g *group) judge() {
 	default:
 		g.verdict = Unknown
 	}
-	if rejectPhrase(g.text) {
-		g.phrase = "MSA-3"
-	}
-	for _, e := range g.errs {
-		if g.phrase == "" && rejectPhrase(e.Message) {
-			g.phrase = "ERR-8"
+	g.phrase = g.findPhrase(r.RejectPhrases)
+	if g.phrase != "" {
+		if g.verdict != Rejected {
+			g.verdict, g.byPhrase = Rejected, true
 		}
+		return
 	}
-	if g.phrase != "" && g.verdict != Rejected {
-		g.verdict, g.byPhrase = Rejected, true
+	unrated := (g.code == "AE" || g.code == "CE") && g.verdict == Rejected && n[sevError] == 0
+	if g.verdict == Accepted || unrated {
+		if g.warnPhrase = g.findPhrase(r.WarningPhrases); g.warnPhrase != "" {
+			g.verdict = AcceptedWithWarnings
+		}
 	}
 }
 
-// rejectPhrase reports whether s holds "REJECTED" as a word in any case, as
-// in NMSIIS "RECORD REJECTED" / "MESSAGE REJECTED" and MIIC, WIR, VIIS and
-// IRIS "REJECTED".
-func rejectPhrase(s string) bool {
-	const word = "REJECTED"
-	for i := 0; i+len(word) <= len(s); i++ {
-		if !strings.EqualFold(s[i:i+len(word)], word) {
-			continue
-		}
-		before := i == 0 || !isWordByte(s[i-1])
-		after := i+len(word) == len(s) || !isWordByte(s[i+len(word)])
-		if before && after {
-			return true
+// findPhrase returns where one of phrases occurs first: "MSA-3", "ERR-8"
+// or "".
+func (g *group) findPhrase(phrases []string) string {
+	if anyPhrase(g.text, phrases) {
+		return "MSA-3"
+	}
+	for _, e := range g.errs {
+		if anyPhrase(e.Message, phrases) {
+			return "ERR-8"
 		}
 	}
-	return false
+	return ""
 }
 
 func isWordByte(c byte) bool {
@@ -502,6 +522,8 @@ func reason(c Classification, groups []group, worst int) string {
 	switch {
 	case w.byPhrase:
 		b.WriteString("; reject phrase in " + w.phrase)
+	case w.warnPhrase != "":
+		b.WriteString("; warning phrase in " + w.warnPhrase)
 	case (w.code == "AE" || w.code == "CE") && w.verdict == Rejected && n[sevError] == 0:
 		b.WriteString("; no ERR severity given")
 	}

@@ -125,7 +125,8 @@ func TestClassifyNISTFatalDetails(t *testing.T) {
 	want := ACKError{
 		Location: "RXA^1^5^1^1", Code: "999", CodeText: "Application error", Severity: "E",
 		AppCode: "5", AppCodeText: "Table value not found",
-		Message: "Vaccine code not recognized - message rejected",
+		Message:     "Vaccine code not recognized - message rejected",
+		Explanation: "Error in RXA-5 (Administered Code) of the 1st RXA: a code is not in the registry's code table.",
 	}
 	if len(c.Errors) != 1 || c.Errors[0] != want {
 		t.Errorf("errors = %#v", c.Errors)
@@ -216,7 +217,8 @@ func TestClassifyRules(t *testing.T) {
 
 func TestClassifyERR1Fallback(t *testing.T) {
 	c := Classify(ack("MSA|AE", "ERR|^^^207&Application internal error&HL70357"))
-	want := []ACKError{{Code: "207", CodeText: "Application internal error"}}
+	want := []ACKError{{Code: "207", CodeText: "Application internal error",
+		Explanation: "Problem (no severity given): the registry had an internal error while processing the message."}}
 	if !slices.Equal(c.Errors, want) || !slices.Equal(c.ErrorCodes, []string{"0357:207"}) || c.ControlID != "" {
 		t.Errorf("got %#v %q %q", c.Errors, c.ErrorCodes, c.ControlID)
 	}

@@ -1,0 +1,70 @@
+package channels
+
+import (
+	"context"
+	"errors"
+
+	"github.com/rs/zerolog"
+
+	"github.com/iisync/iisync/gateway/soap"
+	"github.com/iisync/iisync/transforms/iis"
+)
+
+// iisDestination submits each message to a state IIS with the CDC SOAP
+// submitSingleMessage operation and returns the registry's HL7 reply for
+// the worker to classify with the destination's phrases.
+type iisDestination struct {
+	client *soap.Client
+	rules  iis.Rules
+}
+
+var _ Destination = (*iisDestination)(nil)
+
+func buildIISDestination(cfg DestinationConfig, _ zerolog.Logger) (Destination, error) {
+	c, err := soap.NewClient(cfg.IIS.ClientConfig)
+	if err != nil {
+		return nil, err
+	}
+	return &iisDestination{client: c, rules: cfg.IIS.Classify}, nil
+}
+
+// Send submits payload. A SOAP fault is never retried here nor by the
+// queue: a SecurityFault retried can lock the registry account, and a
+// message too large or an unsupported operation will not change. A
+// transport failure the SOAP client already retried within the attempt
+// is retried by the queue with its backoff, unless it is a TLS
+// verification failure or a request XML cannot carry.
+func (d *iisDestination) Send(ctx context.Context, payload []byte) ([]byte, bool, error) {
+	r, err := d.client.Submit(ctx, payload)
+	if err == nil {
+		return r.Message, false, nil
+	}
+	var fault *soap.Fault
+	switch {
+	case errors.As(err, &fault):
+		return nil, false, err
+	case errors.Is(err, soap.ErrInvalidChar):
+		return nil, false, err
+	}
+	var te *soap.TransportError
+	if errors.As(err, &te) && te.HTTPStatus != 0 && !retryableStatus(te.HTTPStatus) {
+		return nil, false, err
+	}
+	return nil, retryableTransport(err), err
+}
+
+// Ping runs the registry's connectivityTest with echo.
+func (d *iisDestination) Ping(ctx context.Context, echo string) (string, error) {
+	return d.client.ConnectivityTest(ctx, echo)
+}
+
+// classify classifies a registry reply with the destination's phrases.
+func (d *iisDestination) classify(reply []byte) iis.Classification {
+	return iis.ClassifyWith(reply, d.rules)
+}
+
+// Close drops the idle keep-alive connections.
+func (d *iisDestination) Close(context.Context) error {
+	d.client.CloseIdleConnections()
+	return nil
+}
