@@ -155,6 +155,9 @@ func (e *Engine) lookup(id store.ID) (*store.Message, *pipeline, error) {
 	return msg, p, nil
 }
 
+// ErrNoDestination means no running channel has the named destination.
+var ErrNoDestination = errors.New("channels: no such destination in a running channel")
+
 // ErrNoPing means the destination cannot be pinged: it is not an IIS
 // (SOAP) destination.
 var ErrNoPing = errors.New("channels: destination has no connectivity test (not an iis destination)")
@@ -165,14 +168,14 @@ type pinger interface {
 }
 
 // Ping runs the connectivity test of destination dest of channel (the
-// Sync Registry's Ping button) and returns the registry's echo. Errors: an
-// unknown channel or destination fails with an error naming them (not the
-// return queue); ErrNoPing for a destination that is not an IIS; the SOAP client's
+// Sync Registry's Ping button) and returns the registry's echo. Errors:
+// ErrNoDestination (unknown channel or destination, or the return queue);
+// ErrNoPing for a destination that is not an IIS; the SOAP client's
 // *soap.Fault or *soap.TransportError otherwise.
 func (e *Engine) Ping(ctx context.Context, channel, dest, echo string) (string, error) {
 	w := (*e.workers.Load())[queueName(channel, dest)]
 	if w == nil || w.isReturn {
-		return "", fmt.Errorf("channels: no destination %q in a running channel %q", dest, channel)
+		return "", fmt.Errorf("%w: %q/%q", ErrNoDestination, channel, dest)
 	}
 	p, ok := w.d.(pinger)
 	if !ok {

@@ -135,6 +135,7 @@ func (s *Server) routes(mux *http.ServeMux, gatherer prometheus.Gatherer) (err e
 	mux.Handle("GET /api/messages/{id}", s.api(s.showMessage))
 	mux.Handle("POST /api/messages/{id}/reprocess", s.api(s.reprocess))
 	mux.Handle("POST /api/messages/{id}/resend", s.api(s.resend))
+	mux.Handle("POST /api/channels/{channel}/destinations/{dest}/ping", s.api(s.ping))
 	return nil
 }
 

@@ -43,6 +43,8 @@ func commands() []command {
 		{"inspect", "show messages segment by segment with HL7 field names", runInspect},
 		{"send", "send message files over MLLP and report each ACK", runSend},
 		{"classify", "say what registry ACK/RSP files mean: accepted, warnings, rejected", runClassify},
+		{"ping", "run the registry's connectivityTest for an iis destination", runPing},
+		{"sandbox", "run the embedded IIS sandbox (a CDC WSDL registry) alone", runSandbox},
 		{"version", "print the version", runVersion},
 	}
 }

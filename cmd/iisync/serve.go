@@ -110,6 +110,20 @@ func serve(ctx context.Context, e *env, o serveOptions) int {
 	}
 	log.Info().Str("config", configName).Int("channels", len(f.Engine().Channels)).Str("version", version).Msg("starting")
 
+	if f.Sandbox != nil {
+		// Before the engine: its iis destinations read the sandbox's
+		// certificate (created on first start) when they are built.
+		sb, err := startSandbox(*f.Sandbox, log)
+		if err != nil {
+			log.Error().Err(err).Msg("start sandbox")
+			return 1
+		}
+		defer func() {
+			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			_ = sb.Shutdown(sctx)
+		}()
+	}
 	key, created, err := patientKey(f)
 	if err != nil {
 		log.Error().Err(err).Msg("patient key")
