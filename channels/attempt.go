@@ -56,8 +56,7 @@ func (w *worker) attempt(ctx context.Context, it store.QueueItem) (retryAt time.
 		return time.Time{}, false
 	}
 	w.e.m.observeRetry(w.channel, w.dest, took)
-	if s := serr.Error(); s != w.lastErr { // the first failure and each change, not every attempt
-		w.lastErr = s
+	if w.changedErr(serr.Error()) { // the first failure and each change, not every attempt
 		logMsg(w.log.Warn(), msg).Err(serr).Int("attempts", attempts).Time("next_attempt", next).Msg("retrying")
 	}
 	return next, true
@@ -90,7 +89,7 @@ func (w *worker) delivered(it store.QueueItem, msg *store.Message, payload, repl
 	d := store.Delivery{Destination: w.queue, Status: status, Attempts: attempts, SentAt: now,
 		Sent: payload, Response: reply, ACKCode: cls.ACKCode, ErrorCodes: cls.ErrorCodes, Return: w.isReturn}
 	ret := w.returnFor(msg, reply, v, "", now)
-	w.lastErr = ""
+	w.changedErr("")
 	w.recSlots <- struct{}{}
 	w.recording.Go(func() {
 		defer func() { <-w.recSlots }()

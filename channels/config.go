@@ -129,6 +129,24 @@ type IISDestinationConfig struct {
 	// Classify holds the registry's reject and warning phrases (see
 	// transforms/iis.Rules); empty lists keep the defaults.
 	Classify iis.Rules `yaml:"classify"`
+	// Concurrency is how many messages are submitted at once, never two of
+	// the same patient (per-patient order holds). A registry that answers
+	// in 200 ms takes 5 messages/s from one at a time. Mind the
+	// registry's own limit on connections. Default 1, at most 64.
+	Concurrency int `yaml:"concurrency"`
+}
+
+// maxConcurrency bounds a destination's parallel attempts.
+const maxConcurrency = 64
+
+// concurrency is how many attempts the destination's worker runs at once:
+// its concurrency setting where the kind has one (its Send may be called
+// in parallel), else 1.
+func (d DestinationConfig) concurrency() int {
+	if d.IIS != nil && d.IIS.Concurrency > 0 {
+		return d.IIS.Concurrency
+	}
+	return 1
 }
 
 // IIS destination defaults that differ from the SOAP client's own: the
@@ -245,6 +263,9 @@ func (c ChannelConfig) WithDefaults() ChannelConfig {
 			}
 			if c.RetryWaitMax == 0 {
 				c.RetryWaitMax = defaultIISRetryWaitMax
+			}
+			if c.Concurrency == 0 {
+				c.Concurrency = 1
 			}
 			c.ClientConfig = c.ClientConfig.WithDefaults()
 			c.Classify = c.Classify.WithDefaults()
@@ -424,6 +445,9 @@ func (d DestinationConfig) Validate() error {
 	if c := d.IIS; c != nil {
 		n++
 		errs = append(errs, field.Prefix("iis", c.ClientConfig.Validate()), field.Prefix("iis.classify", c.Classify.Validate()))
+		if c.Concurrency < 1 || c.Concurrency > maxConcurrency {
+			errs = append(errs, field.Errorf("iis.concurrency", "must be 1 to %d, got %d", maxConcurrency, c.Concurrency))
+		}
 	}
 	if n != 1 {
 		errs = append(errs, field.Errorf("", "must set exactly one of mllp, http, file, iis (got %d)", n))

@@ -11,7 +11,9 @@ import (
 
 // A Destination delivers one payload (HL7 wire bytes) to one peer.
 //
-// Send is called by the destination's queue worker, one call at a time; ctx
+// Send is called by the destination's queue worker, one call at a time
+// unless the kind has a concurrency setting (iis), whose Send must then be
+// safe for concurrent use; ctx
 // bounds the attempt (the worker's shutdown and, for kinds without a timeout
 // of their own, the attempt's deadline). reply is the peer's response: the
 // ACK payload for MLLP, the response body for HTTP, nil for a file. reply is

@@ -27,7 +27,8 @@ type workerSpec struct {
 }
 
 // worker delivers one queue ("<channel>/<dest>" or "<channel>/return") in
-// ID order, one attempt at a time, with per-patient ordering: an item
+// ID order, one attempt at a time (or several for destinations with a
+// concurrency setting), with per-patient ordering: an item
 // whose patient has an earlier item waiting for a retry is held back, other
 // patients' items proceed. Its goroutine is owned by the Engine: started by
 // start, stopped (after the current attempt) by signalStop and wait.
@@ -38,6 +39,7 @@ type worker struct {
 	spec                 workerSpec
 	d                    Destination
 	timeout              time.Duration // bound of one attempt
+	concurrency          int           // attempts at once (Destination.Send calls in parallel)
 	log                  zerolog.Logger
 	pipe                 atomic.Pointer[pipeline] // the channel's current configuration
 
@@ -47,7 +49,8 @@ type worker struct {
 	done     chan struct{}
 	cancel   context.CancelFunc // nil until start; cancels the attempt in flight at a hard stop
 
-	lastErr string // owned by the worker goroutine: the last failure logged
+	lastErrMu sync.Mutex
+	lastErr   string // the last failure logged (attempts may run concurrently)
 
 	// Successful deliveries are recorded in the store in the background
 	// while the next item is sent, so a fast destination is not paced by
@@ -78,6 +81,7 @@ func (e *Engine) newWorker(channel, dest string, spec workerSpec) (*worker, erro
 	} else {
 		w.d, err = buildDestination(*spec.Dest, w.log)
 		w.timeout = attemptTimeout(*spec.Dest)
+		w.concurrency = spec.Dest.concurrency()
 	}
 	if err != nil {
 		return nil, err
@@ -186,54 +190,112 @@ func (w *worker) run(ctx context.Context) {
 }
 
 // pass delivers every due item in ID order and returns when the next
-// held-back retry is due (zero when none).
+// held-back retry is due (zero when none). Up to w.concurrency attempts run
+// at once (1 for destinations that take one message at a time), never two
+// of the same patient: an item whose patient has an attempt in flight
+// waits for its outcome, and is held back if that attempt is to be retried.
 func (w *worker) pass(ctx context.Context) (next time.Time) {
 	defer w.recording.Wait()
-	held := map[string]bool{} // patients with an earlier item waiting for a retry
-	soonest := func(t time.Time) {
+	var (
+		mu        sync.Mutex                   // guards held and next, set by finishing attempts
+		held      = map[string]bool{}          // patients with an earlier item waiting for a retry
+		inflight  = map[string]chan struct{}{} // patient → its attempt's done (dispatcher only)
+		sem       = make(chan struct{}, max(w.concurrency, 1))
+		attempts  sync.WaitGroup
+		storeDown atomic.Bool
+	)
+	soonest := func(t time.Time) { // under mu
 		if next.IsZero() || t.Before(next) {
 			next = t
 		}
+	}
+	finish := func() time.Time {
+		attempts.Wait()
+		if storeDown.Load() {
+			return w.e.now().Add(storeRetryDelay)
+		}
+		return next
 	}
 	var after store.ID
 	for {
 		items, err := w.e.st.Pending(w.queue, after, pendingPage)
 		if err != nil {
+			attempts.Wait()
 			w.failed(err, "store failing")
 			return w.e.now().Add(storeRetryDelay)
 		}
 		for _, it := range items {
 			after = it.ID
-			if w.stopping() || ctx.Err() != nil {
-				return next
+			if w.stopping() || ctx.Err() != nil || storeDown.Load() {
+				return finish()
 			}
-			if it.PatientRef != "" && held[it.PatientRef] {
-				continue
+			p := it.PatientRef
+			if done := inflight[p]; done != nil {
+				<-done // keep the patient's order: its outcome decides
+				delete(inflight, p)
 			}
-			if it.NextAttempt.After(w.e.now()) {
+			mu.Lock()
+			skip := p != "" && held[p]
+			if !skip && it.NextAttempt.After(w.e.now()) {
 				soonest(it.NextAttempt)
-				held[it.PatientRef] = it.PatientRef != ""
+				held[p] = p != ""
+				skip = true
+			}
+			mu.Unlock()
+			if skip {
 				continue
 			}
-			retryAt, ok := w.attempt(ctx, it)
-			if !ok {
-				return w.e.now().Add(storeRetryDelay)
+			sem <- struct{}{}
+			if storeDown.Load() { // an attempt that ended meanwhile found the store failing
+				<-sem
+				return finish()
 			}
-			if !retryAt.IsZero() {
-				soonest(retryAt)
-				held[it.PatientRef] = it.PatientRef != ""
+			done := make(chan struct{})
+			if p != "" {
+				inflight[p] = done
+			}
+			attempts.Go(func() {
+				defer close(done)
+				defer func() { <-sem }()
+				retryAt, ok := w.attempt(ctx, it)
+				if !ok {
+					storeDown.Store(true)
+				}
+				if !retryAt.IsZero() {
+					mu.Lock()
+					soonest(retryAt)
+					held[p] = p != ""
+					mu.Unlock()
+				}
+			})
+		}
+		for p, done := range inflight { // forget finished attempts
+			select {
+			case <-done:
+				delete(inflight, p)
+			default:
 			}
 		}
 		if len(items) < pendingPage {
-			return next
+			return finish()
 		}
 	}
 }
 
 // failed logs err at warn when it differs from the last failure logged.
 func (w *worker) failed(err error, msg string) {
-	if s := err.Error(); s != w.lastErr {
-		w.lastErr = s
+	if w.changedErr(err.Error()) {
 		w.log.Warn().Err(err).Msg(msg)
 	}
+}
+
+// changedErr records s as the last failure ("" after a success) and
+// reports whether it differs from the one before, so that a failure is
+// logged when it first happens and when it changes, not at every attempt.
+func (w *worker) changedErr(s string) bool {
+	w.lastErrMu.Lock()
+	defer w.lastErrMu.Unlock()
+	changed := s != w.lastErr
+	w.lastErr = s
+	return changed
 }

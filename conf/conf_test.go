@@ -429,7 +429,10 @@ func TestDemo(t *testing.T) {
 		{"storage.path", f.Storage.Path, "./var/store"},
 		{"storage.key_file", f.Storage.KeyFile, "./var/store.key"},
 		{"patient_ref_key_file", f.Security.PatientRefKeyFile, "./var/patient-ref.key"},
-		{"outbox", ch.Destinations[0].File.Dir, "./var/outbox"},
+		{"registry url", ch.Destinations[0].IIS.URL, "https://127.0.0.1:8443/IISService"},
+		{"registry ca", ch.Destinations[0].IIS.CAFile, "./var/sandbox/cert.pem"},
+		{"sandbox", f.Sandbox.HTTPSAddr, "127.0.0.1:8443"},
+		{"sandbox cert_dir", f.Sandbox.CertDir, "./var/sandbox"},
 		{"create_key", fmt.Sprint(f.Storage.CreateKey), "true"},
 	} {
 		if c.got != c.want {

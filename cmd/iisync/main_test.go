@@ -136,7 +136,7 @@ func boot(t *testing.T, e *engine) {
 }
 
 // mllpAddr is the bound address of a channel's MLLP source.
-func mllpAddr(t *testing.T, r *running, channel string) string {
+func mllpAddr(t testing.TB, r *running, channel string) string {
 	t.Helper()
 	for _, c := range r.Engine.Channels() {
 		if c.Name == channel && c.Source == "mllp" {

@@ -845,3 +845,37 @@ func TestVersionText(t *testing.T) {
 		t.Error("MarshalText accepted Version(9)")
 	}
 }
+
+// TestKeepAlive: sequential calls reuse one connection, and faults (which
+// are answers, not failures) do not close it.
+func TestKeepAlive(t *testing.T) {
+	h := &iis{fail: func(r SubmitRequest) error {
+		if hl7Field(r.Message, "MSH", 10) == "KA-FAULT" {
+			return &Fault{Kind: FaultSecurity}
+		}
+		return nil
+	}}
+	s := httptest.NewUnstartedServer(NewServer(h, ServerOptions{}))
+	var conns atomic.Int32
+	s.Config.ConnState = func(_ net.Conn, st http.ConnState) {
+		if st == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	s.Start()
+	t.Cleanup(s.Close)
+	c := newClient(t, baseConfig(s.URL))
+	for i := range 20 {
+		id := fmt.Sprintf("KA%d", i)
+		if i == 10 {
+			id = "KA-FAULT"
+		}
+		_, err := c.Submit(t.Context(), vxu(id))
+		if (err != nil) != (i == 10) {
+			t.Fatalf("Submit %d: %v", i, err)
+		}
+	}
+	if n := conns.Load(); n != 1 {
+		t.Errorf("%d connections for 20 sequential calls, want 1", n)
+	}
+}
