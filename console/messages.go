@@ -17,6 +17,7 @@ import (
 
 	"github.com/iisync/iisync/channels"
 	"github.com/iisync/iisync/channels/store"
+	"github.com/iisync/iisync/transforms/iis"
 )
 
 // Summary is one message in a search result: header fields, statuses and
@@ -65,6 +66,10 @@ type DeliveryRecord struct {
 	DeliverySummary
 	Sent     string `json:"sent,omitempty"`
 	Response string `json:"response,omitempty"`
+	// Errors are the ERR segments of an HL7 response (a registry's ACK or
+	// RSP), each with its location, codes, severity, the registry's user
+	// message and a plain-English explanation.
+	Errors []iis.ACKError `json:"errors,omitempty"`
 }
 
 // MessageList is the answer of GET /api/messages.
@@ -250,9 +255,11 @@ func (s *Server) showMessage(w http.ResponseWriter, r *http.Request, c caller) {
 	rec := Record{Summary: summarize(m), Raw: string(m.Raw), Transformed: string(m.Transformed)}
 	rec.Deliveries = make([]DeliveryRecord, 0, len(m.Deliveries))
 	for _, d := range m.Deliveries {
-		rec.Deliveries = append(rec.Deliveries, DeliveryRecord{
-			DeliverySummary: summarizeDelivery(d), Sent: string(d.Sent), Response: string(d.Response),
-		})
+		dr := DeliveryRecord{DeliverySummary: summarizeDelivery(d), Sent: string(d.Sent), Response: string(d.Response)}
+		if len(d.Response) > 0 {
+			dr.Errors = iis.Classify(d.Response).Errors
+		}
+		rec.Deliveries = append(rec.Deliveries, dr)
 	}
 	rec.Summary.Deliveries = nil // shadowed by Record.Deliveries
 	writeJSON(w, http.StatusOK, rec)

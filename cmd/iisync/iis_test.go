@@ -185,6 +185,10 @@ func TestDemoFlowThroughSandbox(t *testing.T) {
 			if !strings.Contains(show.stdout, w.errs) {
 				t.Errorf("%s: show does not list error %s:\n%s", ctl, w.errs, show.stdout)
 			}
+			// Each ERR with its plain-English explanation.
+			if !strings.Contains(show.stdout, "  E ") || !strings.Contains(show.stdout, "Registry: ") {
+				t.Errorf("%s: show does not explain the registry's errors:\n%s", ctl, show.stdout)
+			}
 		}
 	}
 	// The EHR hears the registry's verdicts, addressed to its own MSH-10s.

@@ -311,6 +311,13 @@ func messagesShow(ctx context.Context, e *env, args []string) int {
 			fmt.Fprintf(w, ", last error: %s", d.LastError)
 		}
 		fmt.Fprintln(w)
+		for _, er := range d.Errors {
+			fmt.Fprintf(w, "  %s %s: %s", orDash(er.Severity), orDash(er.Location), er.Explanation)
+			if er.Message != "" {
+				fmt.Fprintf(w, " Registry: %q", er.Message)
+			}
+			fmt.Fprintln(w)
+		}
 	}
 	if rec.ContentPruned {
 		fmt.Fprintln(w, "\n(content pruned by retention)")
