@@ -28,9 +28,11 @@ func buildIISDestination(cfg DestinationConfig, _ zerolog.Logger) (Destination, 
 	return &iisDestination{client: c, rules: cfg.IIS.Classify}, nil
 }
 
-// Send submits payload. A SOAP fault is never retried here nor by the
-// queue: a SecurityFault retried can lock the registry account, and a
-// message too large or an unsupported operation will not change. A
+// Send submits payload. A SOAP fault is not retried by the queue: a
+// SecurityFault retried can lock the registry account, and a message too
+// large or an unsupported operation will not change. The exception is the
+// IZ Gateway's DestinationConnectionFault: the hub could not reach the
+// registry, which is as passing as a refused connection. A
 // transport failure the SOAP client already retried within the attempt
 // is retried by the queue with its backoff, unless it is a TLS
 // verification failure or a request XML cannot carry.
@@ -42,7 +44,7 @@ func (d *iisDestination) Send(ctx context.Context, payload []byte) ([]byte, bool
 	var fault *soap.Fault
 	switch {
 	case errors.As(err, &fault):
-		return nil, false, err
+		return nil, fault.Kind == soap.FaultDestinationConnection, err
 	case errors.Is(err, soap.ErrInvalidChar):
 		return nil, false, err
 	}

@@ -84,7 +84,9 @@ func registryACK(msg []byte, code, text string, errs ...hl7.ErrorDetail) ([]byte
 
 // answerAll answers every submit with the same ACK.
 func answerAll(code, text string, errs ...hl7.ErrorDetail) func(int, soap.SubmitRequest) ([]byte, error) {
-	return func(_ int, req soap.SubmitRequest) ([]byte, error) { return registryACK(req.Message, code, text, errs...) }
+	return func(_ int, req soap.SubmitRequest) ([]byte, error) {
+		return registryACK(req.Message, code, text, errs...)
+	}
 }
 
 // tlsRegistry serves h as a CDC SOAP registry over HTTPS on loopback and
@@ -159,8 +161,11 @@ func TestIISDestinationSend(t *testing.T) {
 		{name: "SecurityFault", answer: fault(soap.FaultSecurity), wantCalls: 1,
 			wantErr: func(err error) bool { var f *soap.Fault; return errors.As(err, &f) && f.Kind == soap.FaultSecurity }},
 		{name: "MessageTooLargeFault", answer: fault(soap.FaultMessageTooLarge), wantCalls: 1,
-			wantErr: func(err error) bool { var f *soap.Fault; return errors.As(err, &f) && f.Kind == soap.FaultMessageTooLarge }},
-		{name: "hub DestinationConnectionFault", answer: fault(soap.FaultDestinationConnection), wantCalls: 1,
+			wantErr: func(err error) bool {
+				var f *soap.Fault
+				return errors.As(err, &f) && f.Kind == soap.FaultMessageTooLarge
+			}},
+		{name: "hub DestinationConnectionFault is passing: the queue retries", answer: fault(soap.FaultDestinationConnection), wantRetry: true, wantCalls: 1,
 			wantErr: func(err error) bool { var f *soap.Fault; return errors.As(err, &f) }},
 		{name: "HTTP 503 after the client's retries", answer: status(503), wantRetry: true, wantCalls: 2,
 			wantErr: func(err error) bool { var te *soap.TransportError; return errors.As(err, &te) && te.HTTPStatus == 503 }},

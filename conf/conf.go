@@ -110,7 +110,6 @@ func (f File) WithDefaults() File {
 	if f.ShutdownGrace == 0 {
 		f.ShutdownGrace = DefaultShutdownGrace
 	}
-	f = f.applyRegistries()
 	f.Channels = channels.Config{Channels: f.Channels}.WithDefaults().Channels
 	if f.Sandbox != nil {
 		sb := f.Sandbox.WithDefaults()

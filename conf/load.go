@@ -158,6 +158,9 @@ type loader struct {
 	opts     Options
 	problems []error
 	values   []string // resolved reference values, redacted from problems
+	// profiles are the main file's iis_profiles, as expanded YAML nodes,
+	// for the destinations of the main file and of its includes.
+	profiles map[string]*yaml.Node
 }
 
 // decode expands and strictly decodes one YAML document into out (a
@@ -214,6 +217,10 @@ func (l *loader) decode(data []byte, file, baseDir string, out any) bool {
 	x.walk(&doc)
 	probs = append(probs, x.errs...)
 	l.values = append(l.values, x.values...)
+	if _, main := out.(*File); main {
+		l.profiles = profileNodes(&doc)
+	}
+	applyRegistryNodes(&doc, l.profiles)
 	switch err := doc.Decode(out); {
 	case errors.As(err, &te):
 		for _, s := range te.Errors {

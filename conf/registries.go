@@ -3,7 +3,6 @@ package conf
 import (
 	_ "embed"
 	"fmt"
-	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -43,56 +42,109 @@ func (f File) RegistryProfiles() map[string]channels.IISDestinationConfig {
 	return out
 }
 
-// applyRegistries fills the empty fields of every iis destination that
-// names a registry profile from that profile. Unknown names are left for
-// Validate to report.
-func (f File) applyRegistries() File {
-	profiles := f.RegistryProfiles()
-	chs := slices.Clone(f.Channels)
-	for i := range chs {
-		dests := slices.Clone(chs[i].Destinations)
-		for j, d := range dests {
-			if d.IIS == nil || d.IIS.Registry == "" {
-				continue
-			}
-			p, ok := profiles[d.IIS.Registry]
-			if !ok {
-				continue
-			}
-			c := *d.IIS
-			fillZero(reflect.ValueOf(&c).Elem(), reflect.ValueOf(p))
-			dests[j].IIS = &c
-		}
-		chs[i].Destinations = dests
+// builtinRegistryNodes is registries.yaml as YAML nodes by profile name.
+var builtinRegistryNodes = sync.OnceValue(func() map[string]*yaml.Node {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(registriesYAML, &doc); err != nil {
+		panic("conf: registries.yaml: " + err.Error())
 	}
-	f.Channels = chs
-	return f
+	return mappingEntries(doc.Content[0])
+})
+
+// profileNodes returns the iis_profiles entries of a main file's document.
+func profileNodes(doc *yaml.Node) map[string]*yaml.Node {
+	if len(doc.Content) == 0 {
+		return nil
+	}
+	return mappingEntries(mappingValue(doc.Content[0], "iis_profiles"))
 }
 
-// fillZero sets every zero field of dst (recursively through structs) to
-// the value of the same field in src.
-func fillZero(dst, src reflect.Value) {
-	for i := range dst.NumField() {
-		df, sf := dst.Field(i), src.Field(i)
-		if !df.CanSet() {
-			continue // unexported (a Secret's value): set as a whole below
+// applyRegistryNodes completes every iis destination that names a registry
+// profile with the profile's keys it does not set itself (recursively in
+// profile: and classify:), on the YAML tree before it is decoded, so that a
+// value the destination writes always wins, even one equal to a default
+// (version: "1.2" over a SOAP 1.1 profile). profiles (the file's
+// iis_profiles) take precedence over the built-in ones. Unknown names are
+// left for Validate to report.
+func applyRegistryNodes(doc *yaml.Node, profiles map[string]*yaml.Node) {
+	if len(doc.Content) == 0 {
+		return
+	}
+	chs := mappingValue(doc.Content[0], "channels")
+	if chs == nil || chs.Kind != yaml.SequenceNode {
+		return
+	}
+	for _, ch := range chs.Content {
+		dests := mappingValue(ch, "destinations")
+		if dests == nil || dests.Kind != yaml.SequenceNode {
+			continue
 		}
-		switch {
-		case df.Kind() == reflect.Struct && hasSettable(df):
-			fillZero(df, sf)
-		case df.IsZero():
-			df.Set(sf)
+		for _, d := range dests.Content {
+			iis := mappingValue(d, "iis")
+			name := mappingValue(iis, "registry")
+			if name == nil || name.Kind != yaml.ScalarNode {
+				continue
+			}
+			p := profiles[name.Value]
+			if p == nil {
+				p = builtinRegistryNodes()[name.Value]
+			}
+			if p != nil {
+				mergeMissing(iis, p)
+			}
 		}
 	}
 }
 
-func hasSettable(v reflect.Value) bool {
-	for i := range v.NumField() {
-		if v.Field(i).CanSet() {
-			return true
+// mergeMissing adds to the mapping dst a copy of every key of the mapping
+// src that dst lacks, and merges mappings both have.
+func mergeMissing(dst, src *yaml.Node) {
+	if dst.Kind != yaml.MappingNode || src.Kind != yaml.MappingNode {
+		return
+	}
+	for i := 0; i+1 < len(src.Content); i += 2 {
+		k, v := src.Content[i], src.Content[i+1]
+		if dv := mappingValue(dst, k.Value); dv != nil {
+			mergeMissing(dv, v)
+			continue
+		}
+		dst.Content = append(dst.Content, copyNode(k), copyNode(v))
+	}
+}
+
+func copyNode(n *yaml.Node) *yaml.Node {
+	c := *n
+	c.Content = make([]*yaml.Node, len(n.Content))
+	for i, x := range n.Content {
+		c.Content[i] = copyNode(x)
+	}
+	return &c
+}
+
+// mappingValue returns the value of key in the mapping n (nil if n is not
+// a mapping or lacks key).
+func mappingValue(n *yaml.Node, key string) *yaml.Node {
+	if n == nil || n.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return n.Content[i+1]
 		}
 	}
-	return false
+	return nil
+}
+
+// mappingEntries returns a mapping's values by key (nil if not a mapping).
+func mappingEntries(n *yaml.Node) map[string]*yaml.Node {
+	if n == nil || n.Kind != yaml.MappingNode {
+		return nil
+	}
+	out := make(map[string]*yaml.Node, len(n.Content)/2)
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		out[n.Content[i].Value] = n.Content[i+1]
+	}
+	return out
 }
 
 // validateRegistries reports destinations naming an unknown registry

@@ -2,6 +2,8 @@ package conf
 
 import (
 	"errors"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/iisync/iisync/conf/field"
@@ -71,7 +73,8 @@ func (c SandboxConfig) Validate() error {
 	if c.CertDir == "" {
 		errs = append(errs, field.Errorf("cert_dir", "required (where the self-signed certificate is kept)"))
 	}
-	for name, b := range c.Facilities {
+	for _, name := range slices.Sorted(maps.Keys(c.Facilities)) { // problems in a stable order
+		b := c.Facilities[name]
 		switch b.Fault {
 		case "", "security", "unknown", "toolarge", "unsupported":
 		default:

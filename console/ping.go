@@ -1,6 +1,7 @@
 package console
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -30,6 +31,11 @@ type PingResponse struct {
 // maxEcho bounds PingRequest.Echo.
 const maxEcho = 256
 
+// pingTimeout bounds a connectivity test, under the API's write timeout, so
+// a registry that never answers gives ok false rather than a dropped
+// connection.
+const pingTimeout = 30 * time.Second
+
 // ping runs a destination's connectivityTest: the Sync Registry's Ping
 // button. A registry that answers with a fault or not at all is still a
 // 200 with ok false: the test ran, its outcome is the answer.
@@ -50,7 +56,9 @@ func (s *Server) ping(w http.ResponseWriter, r *http.Request, _ caller) {
 	}
 	ch, dest := r.PathValue("channel"), r.PathValue("dest")
 	start := time.Now()
-	got, err := s.eng.Ping(r.Context(), ch, dest, req.Echo)
+	ctx, cancel := context.WithTimeout(r.Context(), pingTimeout)
+	defer cancel()
+	got, err := s.eng.Ping(ctx, ch, dest, req.Echo)
 	resp := PingResponse{Channel: ch, Destination: dest, Millis: time.Since(start).Milliseconds()}
 	switch {
 	case errors.Is(err, channels.ErrNoPing):

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -80,7 +82,8 @@ const (
 // counts and durations.
 func (c Config) Validate() error {
 	var errs []error
-	for k, b := range c.Behaviours {
+	for _, k := range slices.Sorted(maps.Keys(c.Behaviours)) { // problems in a stable order
+		b := c.Behaviours[k]
 		p := fmt.Sprintf("behaviours[%q]", k)
 		switch b.Fault {
 		case "", FaultNameSecurity, FaultNameUnknown, FaultNameTooLarge, FaultNameUnsupported:

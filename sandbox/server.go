@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/iisync/iisync/conf/field"
@@ -70,6 +71,7 @@ type Server struct {
 	http      net.Listener
 	certFile  string
 	serveErrs chan error
+	serving   sync.WaitGroup // one goroutine per listener; Shutdown waits for them
 }
 
 // Listen binds the listeners of cfg (creating the certificate if needed)
@@ -117,11 +119,11 @@ func Listen(iis *IIS, cfg ServerConfig) (*Server, error) {
 	}
 	for _, ln := range []net.Listener{s.https, s.http} {
 		if ln != nil {
-			go func() {
+			s.serving.Go(func() {
 				if err := s.srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 					s.serveErrs <- err
 				}
-			}()
+			})
 		}
 	}
 	return s, nil
@@ -158,8 +160,16 @@ func (s *Server) CertFile() string { return s.certFile }
 // Err reports a listener that stopped serving on its own.
 func (s *Server) Err() <-chan error { return s.serveErrs }
 
-// Shutdown stops accepting and waits for the requests in flight, within ctx.
-func (s *Server) Shutdown(ctx context.Context) error { return s.srv.Shutdown(ctx) }
+// Shutdown stops accepting and waits for the requests in flight, within
+// ctx, and for the listeners' goroutines.
+func (s *Server) Shutdown(ctx context.Context) error {
+	err := s.srv.Shutdown(ctx)
+	if err != nil {
+		_ = s.srv.Close() // past ctx: drop what is left so the goroutines end
+	}
+	s.serving.Wait()
+	return err
+}
 
 // certValidity is how long a generated certificate lasts.
 const certValidity = 2 * 365 * 24 * time.Hour
