@@ -14,13 +14,8 @@
 // device flushes per transaction (value log and memtable WAL) even when the
 // value log is untouched, while the journal record of a batch costs one
 // fdatasync of preallocated blocks, overlapped with the Badger commit.
-// The writer hands each batch to a journal syncer goroutine and commits it
-// to Badger meanwhile; it then takes the next batch without waiting for the
-// sync, and the batches that pile up behind a sync in flight share the next
-// one. The syncer answers a batch's callers when its record is synced and
-// its Badger commit is done.
 // Open replays the journal into Badger and checkpoints (Badger synced,
-// journal emptied); the syncer checkpoints again every 64 MiB or 5 minutes.
+// journal emptied); the writer checkpoints again every 64 MiB or 5 minutes.
 // Callers prepare their keys and values before they queue; the writer only
 // checks dedupe keys and reads the records it updates. An op that fails
 // before writing (ErrDuplicate, ErrNotFound) does not disturb the others.
@@ -70,7 +65,7 @@
 // every call that touches Badger and exclusively only by Close; pruneMu
 // orders StartPruner against Close; depthMu guards the queue-depth map.
 // Lock order: pruneMu and mu are never held together; depthMu is taken
-// last (QueueDepth takes it under mu held shared). The writer and syncer
-// goroutines are started by Open, the pruner by StartPruner; Close stops
-// them all and waits for them.
+// last (QueueDepth takes it under mu held shared). The writer goroutine is
+// started by Open, the pruner by StartPruner; Close stops both and waits
+// for them.
 package store

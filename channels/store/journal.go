@@ -57,7 +57,7 @@ type journal struct {
 	aead      cipher.AEAD
 	size      int64  // bytes of records
 	allocated int64  // bytes of the file written (records, then zeros)
-	buf       []byte // reused encoding buffer (syncer goroutine only)
+	buf       []byte // reused encoding buffer (writer goroutine only)
 }
 
 // journalPrealloc is how far ahead of the records the file is filled with

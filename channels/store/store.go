@@ -17,10 +17,9 @@ import (
 
 // Batching limits of the group-commit writer.
 const (
-	maxBatchOps = 256 // ops per Badger transaction
-	opQueue     = 1024
-	jobQueue    = 64 // batches committed to Badger and waiting for the syncer
-	maxSyncJobs = 64 // batches one journal sync may carry
+	maxBatchOps        = 256 // ops per Badger transaction
+	opQueue            = 1024
+	maxConflictRetries = 8
 )
 
 // Store is the engine's durable store. All methods are safe for concurrent
@@ -32,18 +31,16 @@ type Store struct {
 	cfg Config
 	log zerolog.Logger
 	db  *badger.DB
-	jr  *journal // redo log: the durability point (syncer goroutine only after Open)
+	jr  *journal // redo log: the durability point (writer goroutine only after Open)
 
 	// lastID is the highest ID handed out; Commit takes the next one.
 	lastID         atomic.Uint64
-	lastCheckpoint time.Time // syncer goroutine only
+	lastCheckpoint time.Time // writer goroutine only
 
 	ops        chan *op      // to the writer
 	stopWriter chan struct{} // closed by Close after every op has returned
 	stopPruner chan struct{} // closed by Close before it waits for the pruner
 	writerDone chan struct{}
-	jobs       chan *journalJob // writer → syncer; the writer closes it when it ends
-	syncDone   chan struct{}    // closed by syncLoop when it ends
 	pruners    sync.WaitGroup
 	closing    atomic.Bool
 
@@ -69,18 +66,18 @@ type Store struct {
 type writerStats struct {
 	batches, ops, syncNanos   atomic.Int64
 	badgerNanos, journalNanos atomic.Int64 // the two halves of syncNanos, run side by side
-	syncs                     atomic.Int64 // journal syncs (one may carry several batches)
+	syncs                     atomic.Int64 // journal syncs
 }
 
 // WriterStats are cumulative counters of the group-commit writer since Open.
 // Ops per commit says how well concurrent callers share syncs.
 type WriterStats struct {
-	Commits     int64         // Badger transactions committed
+	Commits     int64         // Badger transactions committed (each with one journal sync)
 	Ops         int64         // calls (Commit, Deliver, Retry...) those transactions carried
-	Syncs       int64         // journal fdatasyncs; one carries every batch that waited for it
-	CommitTime  time.Duration // per batch, from its Badger commit's start to its answer, summed
-	BadgerTime  time.Duration // Badger commits, summed
-	JournalTime time.Duration // journal appends with their fdatasync, summed
+	Syncs       int64         // journal fdatasyncs
+	CommitTime  time.Duration // journal sync and Badger commit, which run side by side
+	BadgerTime  time.Duration // the Badger half of CommitTime
+	JournalTime time.Duration // the journal append + fdatasync half of CommitTime
 }
 
 // WriterStats returns the writer's counters. Safe to call at any time, also
@@ -162,8 +159,6 @@ func Open(cfg Config, log zerolog.Logger) (*Store, error) {
 		stopWriter: make(chan struct{}),
 		stopPruner: make(chan struct{}),
 		writerDone: make(chan struct{}),
-		jobs:       make(chan *journalJob, jobQueue),
-		syncDone:   make(chan struct{}),
 		depth:      make(map[string]*atomic.Int64),
 		now:        time.Now,
 	}
@@ -175,7 +170,6 @@ func Open(cfg Config, log zerolog.Logger) (*Store, error) {
 		return nil, err
 	}
 	go s.writeLoop()
-	go s.syncLoop()
 	return s, nil
 }
 
@@ -248,7 +242,6 @@ func (s *Store) Close() error {
 	s.mu.Unlock()
 	close(s.stopWriter)
 	<-s.writerDone
-	<-s.syncDone
 	return errors.Join(s.checkpoint(), s.db.Close(), s.jr.close())
 }
 
@@ -400,21 +393,33 @@ func (s *Store) submit(fn func(txn *badger.Txn, st *opState) error) (ID, error) 
 	return o.st.id, err
 }
 
-// writeLoop is the group-commit writer: it takes every op waiting, runs
-// them in one Badger transaction and hands the batch to the journal syncer
-// (syncLoop) before committing it to Badger, so the batch's journal sync and
-// its Badger commit run side by side. It does not wait for the sync: once
-// Badger has the batch (so the next transaction reads it), the writer takes
-// the next batch while the syncer finishes this one. Callers are answered by
-// the syncer when both halves are done.
+// Linger bounds for the group-commit writer.
+const (
+	minLinger = 100 * time.Microsecond
+	maxLinger = time.Millisecond
+)
+
+// writeLoop is the group-commit writer: it takes every op waiting, runs them
+// in one transaction and commits it with one sync. While Badger syncs, new
+// ops queue up and form the next batch.
 //
-// There is no linger: while a sync is in flight, the batches committed
-// meanwhile queue up at the syncer and share its next sync, which is where
-// concurrent callers meet.
+// Committers answered by one batch need a moment to come back with their
+// next op, so without care the committers split into two groups that take
+// turns, each paying for its own sync. The writer therefore expects as many
+// ops as the previous batch answered plus those that queued while it
+// synced, and waits for them, but never longer than half the last sync
+// (within 100µs..1ms) after the previous batch: a lone committer or an idle
+// store never waits.
 func (s *Store) writeLoop() {
 	defer close(s.writerDone)
-	defer close(s.jobs)
 	batch := make([]*op, 0, maxBatchOps)
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	var (
+		prevDone time.Time
+		lastSync time.Duration
+		expect   int
+	)
 	for {
 		select {
 		case o := <-s.ops:
@@ -431,9 +436,30 @@ func (s *Store) writeLoop() {
 				break fill
 			}
 		}
+		if len(batch) < expect {
+			linger := min(max(lastSync/2, minLinger), maxLinger)
+			if d := time.Until(prevDone.Add(linger)); d > 0 {
+				timer.Reset(d)
+			wait:
+				for len(batch) < expect && len(batch) < maxBatchOps {
+					select {
+					case o := <-s.ops:
+						batch = append(batch, o)
+					case <-timer.C:
+						break wait
+					}
+				}
+				timer.Stop()
+			}
+		}
+		start := time.Now()
 		for rest := batch; len(rest) > 0; {
 			rest = rest[s.commitBatch(rest):]
 		}
+		s.maybeCheckpoint()
+		prevDone = time.Now()
+		lastSync = prevDone.Sub(start)
+		expect = len(batch) + len(s.ops)
 		clear(batch)
 	}
 }
@@ -443,95 +469,13 @@ func (o *op) finish(err error) {
 	o.done <- err
 }
 
-// A journalJob is one batch on its way through the syncer: its mutations
-// and the ops to answer once the journal holds them and Badger's commit
-// result has arrived on badger.
-type journalJob struct {
-	muts   []mutation
-	ops    []*op
-	badger chan error // buffered; the writer sends Badger's commit result
-	start  time.Time
-}
-
-// syncLoop is the journal syncer: it appends every job waiting (up to
-// maxSyncJobs) as one record, fdatasyncs once, then answers the jobs' ops in
-// order, each when its Badger commit is known too. Between rounds it
-// checkpoints the journal when it is big or old. It ends when the writer
-// closes jobs.
-func (s *Store) syncLoop() {
-	defer close(s.syncDone)
-	jobs := make([]*journalJob, 0, maxSyncJobs)
-	var muts []mutation
-	for {
-		j, ok := <-s.jobs
-		if !ok {
-			return
-		}
-		jobs = append(jobs[:0], j)
-	fill:
-		for len(jobs) < maxSyncJobs {
-			select {
-			case j, ok := <-s.jobs:
-				if !ok {
-					break fill
-				}
-				jobs = append(jobs, j)
-			default:
-				break fill
-			}
-		}
-		muts = muts[:0]
-		for _, j := range jobs {
-			muts = append(muts, j.muts...)
-		}
-		t0 := time.Now()
-		var jerr error
-		if len(muts) > 0 {
-			jerr = s.jr.append(muts)
-		}
-		s.stats.journalNanos.Add(int64(time.Since(t0)))
-		s.stats.syncs.Add(1)
-		for _, j := range jobs {
-			s.answer(j, <-j.badger, jerr)
-		}
-		clear(jobs)
-		clear(muts)
-		s.maybeCheckpoint()
-	}
-}
-
-// answer tells a job's ops how their batch ended: ErrWrite if Badger's
-// commit or the journal failed, else success (and their queue counts move).
-// A Badger commit whose journal record failed is harmless (the callers are
-// told it failed and send again; dedupe absorbs the copy); a journal record
-// whose Badger commit failed is replayed at the next Open, which a caller
-// told "failed" also tolerates for the same reason.
-func (s *Store) answer(j *journalJob, berr, jerr error) {
-	err := errors.Join(berr, jerr)
-	if err != nil {
-		err = fmt.Errorf("%w: %w", ErrWrite, err)
-	}
-	s.stats.batches.Add(1)
-	s.stats.ops.Add(int64(len(j.ops)))
-	s.stats.syncNanos.Add(int64(time.Since(j.start)))
-	for _, o := range j.ops {
-		if err == nil {
-			for _, d := range o.st.deltas {
-				s.counter(d.dest).Add(d.n)
-			}
-		}
-		o.finish(err)
-	}
-}
-
-// commitBatch runs a prefix of batch in one transaction, hands it to the
-// syncer and commits it to Badger, and returns the prefix's length. An op
-// that fails after writing is answered alone and the rest rerun; when the
-// transaction grows too big the batch is cut before the op that overflowed
-// it. Ops that failed before writing are answered here; the others by the
-// syncer.
+// commitBatch commits a prefix of batch in one transaction, answers every op
+// in that prefix and returns its length. An op that fails after writing is
+// answered alone and the rest rerun; when the transaction grows too big the
+// batch is cut before the op that overflowed it.
 func (s *Store) commitBatch(batch []*op) int {
 	n := len(batch)
+	conflicts := 0
 retry:
 	for {
 		txn := s.db.NewTransaction(true)
@@ -557,27 +501,61 @@ retry:
 			o.finish(fmt.Errorf("%w: %w", ErrWrite, o.err))
 			continue retry
 		}
-		j := &journalJob{badger: make(chan error, 1), start: time.Now()}
+		t0 := time.Now()
+		// The journal record is the commit point: once it is synced the
+		// batch survives a crash, and only then is anyone answered.
+		var muts []mutation
 		for _, o := range batch[:n] {
-			switch {
-			case o.answered:
-			case o.err != nil: // failed before writing: its answer stands
-				o.finish(o.err)
-			default:
-				j.ops = append(j.ops, o)
-				j.muts = append(j.muts, o.st.muts...)
+			if !o.answered && o.err == nil {
+				muts = append(muts, o.st.muts...)
 			}
 		}
-		if len(j.ops) == 0 {
-			txn.Discard()
-			return n
-		}
-		// The journal record is the commit point: the syncer answers
-		// nobody before it is synced.
-		s.jobs <- j
+		// Journal sync and Badger commit run side by side: nobody is answered
+		// until both are done, and a Badger commit whose journal record failed
+		// is harmless (the callers are told it failed and send again; dedupe
+		// absorbs the copy).
+		var jerr error
+		jdone := make(chan struct{})
+		go func() {
+			defer close(jdone)
+			if len(muts) > 0 {
+				jerr = s.jr.append(muts)
+				s.stats.syncs.Add(1)
+			}
+			s.stats.journalNanos.Add(int64(time.Since(t0)))
+		}()
 		err := txn.Commit()
-		s.stats.badgerNanos.Add(int64(time.Since(j.start)))
-		j.badger <- err
+		s.stats.badgerNanos.Add(int64(time.Since(t0)))
+		<-jdone
+		if err == nil {
+			err = jerr
+		}
+		s.stats.batches.Add(1)
+		s.stats.ops.Add(int64(n))
+		s.stats.syncNanos.Add(int64(time.Since(t0)))
+		if errors.Is(err, badger.ErrConflict) && conflicts < maxConflictRetries {
+			conflicts++
+			continue
+		}
+		if err != nil {
+			err = fmt.Errorf("%w: %w", ErrWrite, err)
+		}
+		for _, o := range batch[:n] {
+			if o.answered {
+				continue
+			}
+			switch {
+			case o.err != nil: // failed before writing: its answer stands
+				o.finish(o.err)
+			case err != nil:
+				o.finish(err)
+			default:
+				for _, d := range o.st.deltas {
+					s.counter(d.dest).Add(d.n)
+				}
+				o.finish(nil)
+			}
+		}
 		return n
 	}
 }
@@ -594,7 +572,7 @@ func liveBefore(ops []*op) bool {
 // Checkpoint triggers: journal size, or age while it holds anything.
 const checkpointEvery = 5 * time.Minute
 
-// maybeCheckpoint checkpoints from the syncer goroutine when the journal
+// maybeCheckpoint checkpoints from the writer goroutine when the journal
 // is big or old. A failed checkpoint only lets the journal grow: nothing
 // acknowledged depends on it.
 func (s *Store) maybeCheckpoint() {
@@ -607,8 +585,7 @@ func (s *Store) maybeCheckpoint() {
 }
 
 // checkpoint records the ID high-water mark, makes Badger durable and
-// empties the journal. Syncer goroutine, between rounds (every journal
-// record it holds is then in Badger), or Close after the syncer ended.
+// empties the journal. Writer goroutine (or Close, after the writer ended).
 func (s *Store) checkpoint() error {
 	var hw [8]byte
 	binary.BigEndian.PutUint64(hw[:], s.lastID.Load())
