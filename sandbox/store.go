@@ -89,6 +89,7 @@ type mrn struct {
 type patient struct {
 	Patient
 	mrns []mrn
+	seq  int // creation order in the store
 }
 
 // export returns a deep copy for callers outside the lock.
@@ -107,6 +108,7 @@ func (p *patient) hasMRN(id, facility string) bool {
 	return slices.ContainsFunc(p.mrns, func(m mrn) bool { return m.id == id && m.facility == facility })
 }
 
+// addMRN records m for a patient not yet in the store (add indexes it).
 func (p *patient) addMRN(m mrn) {
 	if m.id != "" && !p.hasMRN(m.id, m.facility) {
 		p.mrns = append(p.mrns, m)
@@ -117,11 +119,57 @@ func (p *patient) addMRN(m mrn) {
 type store struct {
 	patients    []*patient
 	byID        map[string]*patient
+	byMRNKey    map[mrnKey][]*patient // facility + MRN → patients, in creation order
+	byDemo      map[string][]*patient // demoKey → patients, in creation order
 	nextPatient int
 	nextDose    int
 }
 
-func newStore() *store { return &store{byID: map[string]*patient{}} }
+// mrnKey indexes an MRN as reported by one facility.
+type mrnKey struct{ facility, id string }
+
+func newStore() *store {
+	return &store{byID: map[string]*patient{}, byMRNKey: map[mrnKey][]*patient{}, byDemo: map[string][]*patient{}}
+}
+
+// addMRN records m for p and indexes it.
+func (st *store) addMRN(p *patient, m mrn) {
+	if m.id == "" || p.hasMRN(m.id, m.facility) {
+		return
+	}
+	p.mrns = append(p.mrns, m)
+	k := mrnKey{m.facility, m.id}
+	st.byMRNKey[k] = insertBySeq(st.byMRNKey[k], p)
+}
+
+// demoKey indexes a patient by birth date and family name, the two
+// demographics every match needs.
+func demoKey(dob, family string) string { return dob + "\x00" + strings.ToLower(family) }
+
+// setDemographics sets p's family name and birth date (non-empty values
+// only) and moves p in the demographics index.
+func (st *store) setDemographics(p *patient, family, dob string) {
+	if p.DOB != "" {
+		k := demoKey(p.DOB, p.Family)
+		st.byDemo[k] = slices.DeleteFunc(st.byDemo[k], func(x *patient) bool { return x == p })
+	}
+	if family != "" {
+		p.Family = family
+	}
+	if dob != "" {
+		p.DOB = dob
+	}
+	if p.DOB != "" {
+		k := demoKey(p.DOB, p.Family)
+		st.byDemo[k] = insertBySeq(st.byDemo[k], p)
+	}
+}
+
+// insertBySeq inserts p into ps, kept in creation order.
+func insertBySeq(ps []*patient, p *patient) []*patient {
+	i, _ := slices.BinarySearchFunc(ps, p.seq, func(x *patient, seq int) int { return x.seq - seq })
+	return slices.Insert(ps, i, p)
+}
 
 func (st *store) newPatientID() string {
 	for {
@@ -138,9 +186,19 @@ func (st *store) newDoseID() string {
 	return fmt.Sprintf("SBD%07d", st.nextDose)
 }
 
+// add stores a new patient and indexes its MRNs and birth date.
 func (st *store) add(p *patient) {
+	p.seq = len(st.patients)
 	st.patients = append(st.patients, p)
 	st.byID[p.ID] = p
+	mrns := p.mrns
+	p.mrns = nil
+	for _, m := range mrns {
+		st.addMRN(p, m)
+	}
+	family, dob := p.Family, p.DOB
+	p.DOB = ""
+	st.setDemographics(p, family, dob)
 }
 
 func (st *store) seed(in Patient) string {
@@ -194,8 +252,8 @@ type demographics struct {
 func (st *store) byMRN(d demographics, facility string) []*patient {
 	var out []*patient
 	for _, m := range d.mrns {
-		for _, p := range st.patients {
-			if !p.hasMRN(m.id, facility) || slices.Contains(out, p) {
+		for _, p := range st.byMRNKey[mrnKey{facility, m.id}] {
+			if slices.Contains(out, p) {
 				continue
 			}
 			if d.dob != "" && p.DOB != "" && d.dob != p.DOB {
@@ -226,10 +284,7 @@ func (st *store) byDemographics(d demographics) []*patient {
 		return nil
 	}
 	var out []*patient
-	for _, p := range st.patients {
-		if !strings.EqualFold(p.Family, d.family) || p.DOB != d.dob {
-			continue
-		}
+	for _, p := range st.byDemo[demoKey(d.dob, d.family)] {
 		if d.given != "" && !strings.EqualFold(p.Given, d.given) {
 			continue
 		}
@@ -276,17 +331,16 @@ func (st *store) matchOrCreate(d demographics, facility string) *patient {
 			*dst = v
 		}
 	}
-	set(&p.Family, d.family)
+	st.setDemographics(p, d.family, d.dob)
 	set(&p.Given, d.given)
 	set(&p.Middle, d.middle)
 	set(&p.MotherMaiden, d.mother)
-	set(&p.DOB, d.dob)
 	set(&p.Sex, d.sex)
 	set(&p.Address, d.address)
 	set(&p.Phone, d.phone)
 	for _, m := range d.mrns {
 		m.facility = facility
-		p.addMRN(m)
+		st.addMRN(p, m)
 	}
 	return p
 }
