@@ -27,9 +27,10 @@ type ChannelInfo struct {
 
 // DestinationInfo describes one destination queue of a channel.
 type DestinationInfo struct {
-	Name  string // "return" for the return channel
-	Queue string // "<channel>/<name>"
-	Depth int    // items waiting; -1 when the store could not say
+	Name   string // "return" for the return channel
+	Queue  string // "<channel>/<name>"
+	Depth  int    // items waiting; -1 when the store could not say
+	Paused bool   // queueing without delivering (paused: true)
 }
 
 // Channels lists the running channels in configuration order.
@@ -56,8 +57,10 @@ func (e *Engine) Channels() []ChannelInfo {
 			info.Address = s.HTTP.Path
 		}
 		names := make([]string, 0, len(ch.Destinations)+1)
+		paused := map[string]bool{}
 		for _, d := range ch.Destinations {
 			names = append(names, d.Name)
+			paused[d.Name] = d.Paused
 		}
 		if ch.Return != nil {
 			names = append(names, returnName)
@@ -68,7 +71,7 @@ func (e *Engine) Channels() []ChannelInfo {
 			if err != nil {
 				depth = -1
 			}
-			info.Destinations = append(info.Destinations, DestinationInfo{Name: n, Queue: q, Depth: depth})
+			info.Destinations = append(info.Destinations, DestinationInfo{Name: n, Queue: q, Depth: depth, Paused: paused[n]})
 		}
 		out = append(out, info)
 	}

@@ -95,6 +95,10 @@ type DestinationConfig struct {
 	HTTP *HTTPDestinationConfig `yaml:"http"`
 	File *FileDestinationConfig `yaml:"file"`
 	IIS  *IISDestinationConfig  `yaml:"iis"`
+	// Paused keeps the destination's queue filling without delivering
+	// (a registry's announced downtime); a reload with paused false
+	// resumes it in order. Default false.
+	Paused bool `yaml:"paused"`
 	// Retry overrides the channel's retry settings.
 	Retry *RetryConfig `yaml:"retry"`
 }

@@ -165,6 +165,10 @@ func (w *worker) wait(ctx context.Context) error {
 // run loops over the queue until stopped: a pass over the due items, then
 // a wait for a commit, a reload or the next retry.
 func (w *worker) run(ctx context.Context) {
+	if w.spec.Dest != nil && w.spec.Dest.Paused {
+		<-w.stopC // the queue fills; a reload that resumes it starts a new worker
+		return
+	}
 	for {
 		next := w.pass(ctx)
 		if w.stopping() || ctx.Err() != nil {

@@ -65,6 +65,8 @@ type Destination struct {
 	Queue string `json:"queue"`
 	// Depth is the number of messages waiting; -1 when unknown.
 	Depth int `json:"depth"`
+	// Paused is true while the destination queues without delivering.
+	Paused bool `json:"paused,omitempty"`
 }
 
 // ChannelList is the answer of GET /api/channels.
@@ -78,7 +80,7 @@ func (s *Server) listChannels(w http.ResponseWriter, _ *http.Request, _ caller) 
 	for _, ci := range infos {
 		c := Channel{Name: ci.Name, Source: ci.Source, Address: ci.Address, Destinations: make([]Destination, 0, len(ci.Destinations))}
 		for _, d := range ci.Destinations {
-			c.Destinations = append(c.Destinations, Destination{Name: d.Name, Queue: d.Queue, Depth: d.Depth})
+			c.Destinations = append(c.Destinations, Destination{Name: d.Name, Queue: d.Queue, Depth: d.Depth, Paused: d.Paused})
 		}
 		out.Channels = append(out.Channels, c)
 	}

@@ -6,6 +6,10 @@
 #   scripts/bench-e2e.sh            # (make bench-e2e) RUNS x: iisync and simple-hl7
 #                                   # with -n N -c 8 -w 1, python3-hl7 with -n PY_N;
 #                                   # prints a markdown table and iisync's RSS
+#   scripts/bench-e2e.sh ingest     # issue 3's throughput figure: MLLP in -> durable
+#                                   # commit (message, indexes, queue item) -> AA, with the
+#                                   # destination paused so nothing else runs; RUNS x N
+#                                   # with -c 8 -w 1, plus iisync's CPU time per message
 #   RSS_MESSAGES=200000 scripts/bench-e2e.sh rss
 #                                   # RSS_MESSAGES through iisync (-c 8 -w 1), then
 #                                   # VmRSS / VmHWM and how many messages the store holds
@@ -24,9 +28,9 @@ set -euo pipefail
 
 mode=${1:-table}
 case "$mode" in
-table | rss) ;;
+table | rss | ingest) ;;
 *)
-	echo "usage: $0 [table|rss]" >&2
+	echo "usage: $0 [table|rss|ingest]" >&2
 	exit 2
 	;;
 esac
@@ -134,6 +138,7 @@ channels:
         addr: 127.0.0.1:$P_MLLP
     destinations:
       - name: peer
+        paused: $([ "$mode" = ingest ] && echo true || echo false)
         mllp:
           addr: 127.0.0.1:$P_DEST
 EOF
@@ -149,7 +154,7 @@ wait_port "$P_MLLP" $IISYNC_PID "iisync serve" "$tmp/iisync.log"
 for _ in $(seq 100); do curl -fsS "$API/readyz" >/dev/null 2>&1 && break; sleep 0.1; done
 curl -fsS "$API/readyz" >/dev/null || { cat "$tmp/iisync.log" >&2; die "iisync is not ready"; }
 
-if [ "$mode" = table ]; then
+if [ "$mode" != rss ]; then
 	node "$PEERS/simple-hl7/server.js" --port "$P_SIMPLE" --out "$tmp/simple.hl7" --quiet 2>"$tmp/simple.log" &
 	pids+=($!)
 	wait_port "$P_SIMPLE" $! "simple-hl7" "$tmp/simple.log"
@@ -221,6 +226,34 @@ if [ "$mode" = rss ]; then
 	echo "| $when | $(rss VmRSS) | $(rss VmHWM) | $(depth) |"
 	echo
 	echo "store: $(stored); delivered to the python3-hl7 peer: $(grep -c '^MSH|' "$tmp/delivered.hl7" || true)"
+	exit 0
+fi
+
+# --- ingest mode ---------------------------------------------------------------
+if [ "$mode" = ingest ]; then
+	tick=$(getconf CLK_TCK)
+	cpu() { awk '{ print $14 + $15 }' "/proc/$IISYNC_PID/stat"; }
+	cpus=()
+	for r in $(seq "$RUNS"); do
+		c0=$(cpu)
+		load "iisync serve" "$r" "$P_MLLP" "$N"
+		c1=$(cpu)
+		cpus+=("$(((c1 - c0) * 1000000 / tick / N))" "-")
+		load "simple-hl7" "$r" "$P_SIMPLE" "$N" # the machine's state, same minute
+	done
+	echo
+	echo "### MLLP in -> durable commit -> AA, destination paused, 8 connections (mllpload -c 8 -w 1) — $(hostline)"
+	echo
+	echo "| run | server | messages | msgs/s | p50 ms | p99 ms | max ms | AA / sent | CPU µs/msg |"
+	echo "|---:|---|---:|---:|---:|---:|---:|---:|---:|"
+	i=0
+	while read -r line; do
+		echo "$line | ${cpus[$i]} |"
+		i=$((i + 1))
+	done < <(jq -r '"| \(.run) | \(.server) | \(.sent) | \(.msgs_per_sec | floor) | \(.p50_ms) | \(.p99_ms) | \(.max_ms) | \(.aa) / \(.sent)"' "$tmp/results.jsonl")
+	echo
+	echo "iisync serve: commit (fsync) of the message, its indexes and its queue item before every AA; simple-hl7 3.3.0 stores nothing"
+	echo "store: $(stored); queued for the paused destination: $(depth)"
 	exit 0
 fi
 
