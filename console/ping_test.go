@@ -144,11 +144,6 @@ func newPingFixture(t *testing.T, token string) (*fixture, *pingRegistry) {
 	return f, reg
 }
 
-// errorBody is the shape of an API error answer.
-type errorBody struct {
-	Error string `json:"error"`
-}
-
 func TestPing(t *testing.T) {
 	f, reg := newPingFixture(t, "")
 	const path = "/api/channels/vxu-in/destinations/%s/ping"
