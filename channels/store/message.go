@@ -162,9 +162,13 @@ func cloneMessage(m *Message) *Message {
 }
 
 // Commit stores m and, in the same synced transaction, enqueues it for each
-// destination with a queued Delivery; the deliveries m carried are replaced
-// by those. It assigns m.ID, sets m.ReceivedAt if zero and sets m.Status and
-// m.Deliveries to what was stored. Without destinations m keeps m.Status
+// destination with a queued Delivery. The deliveries m carries are kept only
+// when they are already final (sent, accepted, accepted_with_warnings,
+// rejected, errored), for destinations not in destinations — an outcome
+// decided on receipt, such as a pre-flight validation rejection — with their
+// Sent and Response bytes; queued ones are replaced. It assigns m.ID, sets
+// m.ReceivedAt if zero and sets m.Status and m.Deliveries to what was
+// stored. Without destinations or final deliveries m keeps m.Status
 // (default received): filtered, errored or received.
 //
 // With dedupe > 0 and a non-empty ControlID, a message with the same
@@ -199,9 +203,23 @@ func (s *Store) Commit(m *Message, destinations []string, dedupe time.Duration) 
 	}
 	rec.Raw, rec.Transformed = nil, nil
 	rec.ContentPruned = false
-	rec.Deliveries = make([]Delivery, len(destinations))
-	for i, d := range destinations {
-		rec.Deliveries[i] = Delivery{Destination: d, Status: StatusQueued}
+	rec.Deliveries = make([]Delivery, 0, len(destinations)+len(m.Deliveries))
+	var carried []Delivery // final deliveries kept, with their bytes
+	for _, d := range m.Deliveries {
+		if rank(d.Status) == 0 || d.Status == StatusDeadLettered || d.Destination == "" ||
+			slices.Contains(destinations, d.Destination) || slices.ContainsFunc(carried, func(c Delivery) bool { return c.Destination == d.Destination }) {
+			continue
+		}
+		if d.SentAt.IsZero() {
+			d.SentAt = now
+		}
+		carried = append(carried, d)
+		meta := d
+		meta.Sent, meta.Response, meta.ErrorCodes = nil, nil, slices.Clone(d.ErrorCodes)
+		rec.Deliveries = append(rec.Deliveries, meta)
+	}
+	for _, d := range destinations {
+		rec.Deliveries = append(rec.Deliveries, Delivery{Destination: d, Status: StatusQueued})
 	}
 	if len(destinations) == 0 && rec.Status == StatusQueued {
 		rec.Status = StatusReceived
@@ -217,6 +235,14 @@ func (s *Store) Commit(m *Message, destinations []string, dedupe time.Duration) 
 	}
 	if m.Transformed != nil {
 		entries = append(entries, kv{contentKey(rec.ID, stageTransformed, ""), m.Transformed})
+	}
+	for _, d := range carried {
+		if d.Sent != nil {
+			entries = append(entries, kv{contentKey(rec.ID, stageSent, d.Destination), d.Sent})
+		}
+		if d.Response != nil {
+			entries = append(entries, kv{contentKey(rec.ID, stageResponse, d.Destination), d.Response})
+		}
 	}
 	for _, k := range indexKeys(&rec) {
 		entries = append(entries, kv{k, nil})
