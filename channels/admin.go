@@ -158,6 +158,9 @@ func (e *Engine) lookup(id store.ID) (*store.Message, *pipeline, error) {
 	return msg, p, nil
 }
 
+// ErrUnknownChannel means no running channel has the name.
+var ErrUnknownChannel = errors.New("channels: no such running channel")
+
 // ErrNoDestination means no running channel has the named destination.
 var ErrNoDestination = errors.New("channels: no such destination in a running channel")
 

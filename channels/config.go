@@ -13,6 +13,7 @@ import (
 	"github.com/iisync/iisync/gateway/soap"
 	"github.com/iisync/iisync/transforms/iis"
 	"github.com/iisync/iisync/transforms/mapping"
+	"github.com/iisync/iisync/transforms/validate"
 )
 
 // Config is the engine's part of the configuration: its channels.
@@ -34,6 +35,9 @@ type ChannelConfig struct {
 	Filter FilterConfig `yaml:"filter"`
 	// Transforms run in order on every kept message.
 	Transforms []mapping.StepConfig `yaml:"transforms"`
+	// Preflight validates the transformed message before it is stored and
+	// sent (CDC IG 1.5 profile and the rules registries reject on). Optional.
+	Preflight *ValidateConfig `yaml:"validate"`
 	// Destinations each get their own durable queue. At least one.
 	Destinations []DestinationConfig `yaml:"destinations"`
 	// Return sends each destination's response back to the EHR. Optional.
@@ -87,9 +91,34 @@ type FilterConfig struct {
 	OnReject string `yaml:"on_reject"`
 }
 
+// ValidateConfig is a channel's pre-flight validation (transforms/validate).
+type ValidateConfig struct {
+	// Action decides what findings of severity error do: "reject" answers
+	// the EHR AE with the findings as ERR segments, stores the message as
+	// rejected and sends it nowhere; "send" sends it anyway (findings are
+	// counted in iisync_validation_findings_total); "ignore" does not
+	// validate. Default "reject".
+	Action string `yaml:"action"`
+	// Severities overrides the rules' default severities: rule id →
+	// error, warning, info or ignore (see `iisync rules`).
+	Severities map[string]validate.Severity `yaml:"severities"`
+}
+
+// Validation actions.
+const (
+	ValidateReject = "reject"
+	ValidateSend   = "send"
+	ValidateIgnore = "ignore"
+)
+
+// preflightName is the reserved destination name under which a pre-flight
+// rejection is recorded.
+const preflightName = "preflight"
+
 // DestinationConfig is one destination: a name and exactly one kind.
 type DestinationConfig struct {
-	// Name is unique within the channel; "return" is reserved. Required.
+	// Name is unique within the channel; "return" and "preflight" are
+	// reserved. Required.
 	Name string                 `yaml:"name"`
 	MLLP *mllp.SenderConfig     `yaml:"mllp"`
 	HTTP *HTTPDestinationConfig `yaml:"http"`
@@ -243,6 +272,13 @@ func (c ChannelConfig) WithDefaults() ChannelConfig {
 	if c.Filter.OnReject == "" {
 		c.Filter.OnReject = "AA"
 	}
+	if c.Preflight != nil {
+		v := *c.Preflight
+		if v.Action == "" {
+			v.Action = ValidateReject
+		}
+		c.Preflight = &v
+	}
 	c.Retry = c.Retry.WithDefaults()
 	if c.DedupeWindow == 0 {
 		c.DedupeWindow = 24 * time.Hour
@@ -356,6 +392,14 @@ func (c ChannelConfig) Validate() error {
 	default:
 		errs = append(errs, field.Errorf("filter.on_reject", "must be AA, AE or AR, got %q", c.Filter.OnReject))
 	}
+	if v := c.Preflight; v != nil {
+		switch v.Action {
+		case ValidateReject, ValidateSend, ValidateIgnore:
+		default:
+			errs = append(errs, field.Errorf("validate.action", "must be reject, send or ignore, got %q", v.Action))
+		}
+		errs = append(errs, field.Prefix("validate", validate.Config{Severities: v.Severities}.Validate()))
+	}
 	for i, s := range c.Transforms {
 		errs = append(errs, field.Prefix(fmt.Sprintf("transforms[%d]", i), s.Validate()))
 	}
@@ -422,8 +466,8 @@ func (s SourceConfig) Validate() error {
 // Validate checks the destination's name and its one kind.
 func (d DestinationConfig) Validate() error {
 	var errs []error
-	if !validName(d.Name) || d.Name == "return" {
-		errs = append(errs, field.Errorf("name", "must be 1-64 letters, digits, '-' or '_' and not \"return\", got %q", d.Name))
+	if !validName(d.Name) || d.Name == returnName || d.Name == preflightName {
+		errs = append(errs, field.Errorf("name", "must be 1-64 letters, digits, '-' or '_' and not \"return\" or \"preflight\", got %q", d.Name))
 	}
 	n := 0
 	if d.MLLP != nil {

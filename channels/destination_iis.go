@@ -70,3 +70,14 @@ func (d *iisDestination) Close(context.Context) error {
 	d.client.CloseIdleConnections()
 	return nil
 }
+
+// ClassifyReply classifies a reply as the worker would for destination d:
+// with the iis destination's reject and warning phrases, or the default
+// rules for other kinds. Channel tests use it to check a canned registry
+// response.
+func ClassifyReply(d DestinationConfig, reply []byte) iis.Classification {
+	if d.IIS != nil {
+		return iis.ClassifyWith(reply, d.IIS.Classify.WithDefaults())
+	}
+	return iis.Classify(reply)
+}

@@ -6,6 +6,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/iisync/iisync/channels/store"
+	"github.com/iisync/iisync/transforms/validate"
 )
 
 // metrics are the engine's Prometheus series, labelled by channel and
@@ -22,6 +23,7 @@ type metrics struct {
 	sendTime   *prometheus.HistogramVec // channel, destination: one delivery attempt
 	queueDepth *prometheus.GaugeVec     // channel, destination
 	reloadOK   prometheus.Gauge
+	findings   *prometheus.CounterVec // channel, rule, severity
 }
 
 // newMetrics registers the engine's series on reg (a fresh registry when nil).
@@ -40,9 +42,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		ackLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "iisync_ack_latency_seconds", Help: "Time from a message's arrival to its ACK being ready (includes the durable commit).", Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16)}, []string{"channel"}),
 		sendTime:   prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "iisync_delivery_seconds", Help: "Duration of one delivery attempt.", Buckets: prometheus.ExponentialBuckets(0.001, 2, 16)}, []string{"channel", "destination"}),
 		queueDepth: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "iisync_queue_depth", Help: "Messages waiting in a destination's queue."}, []string{"channel", "destination"}),
+		findings:   prometheus.NewCounterVec(prometheus.CounterOpts{Name: "iisync_validation_findings_total", Help: "Pre-flight validation findings by channel, rule and severity."}, []string{"channel", "rule", "severity"}),
 		reloadOK:   prometheus.NewGauge(prometheus.GaugeOpts{Name: "iisync_config_last_reload_successful", Help: "1 if the last configuration reload was applied, 0 if it was rejected."}),
 	}
-	for _, c := range []prometheus.Collector{m.received, m.filtered, m.parseErr, m.queued, m.delivered, m.retries, m.deadLetter, m.ackLatency, m.sendTime, m.queueDepth, m.reloadOK} {
+	for _, c := range []prometheus.Collector{m.received, m.filtered, m.parseErr, m.queued, m.delivered, m.retries, m.deadLetter, m.ackLatency, m.sendTime, m.queueDepth, m.reloadOK, m.findings} {
 		if err := reg.Register(c); err != nil {
 			panic("channels: metrics registered twice: " + err.Error())
 		}
@@ -73,6 +76,13 @@ func registerStoreMetrics(reg prometheus.Registerer, st *store.Store) {
 		if err := reg.Register(c); err != nil {
 			panic("channels: store metrics registered twice: " + err.Error())
 		}
+	}
+}
+
+// observeFindings counts a message's pre-flight findings.
+func (m *metrics) observeFindings(channel string, fs []validate.Finding) {
+	for _, f := range fs {
+		m.findings.WithLabelValues(channel, f.Rule, string(f.Severity)).Inc()
 	}
 }
 

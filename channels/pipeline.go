@@ -7,6 +7,7 @@ import (
 	"github.com/iisync/iisync/conf/field"
 	"github.com/iisync/iisync/transforms/hl7"
 	"github.com/iisync/iisync/transforms/mapping"
+	"github.com/iisync/iisync/transforms/validate"
 )
 
 // returnName is the reserved destination name of a channel's return queue.
@@ -21,8 +22,10 @@ type pipeline struct {
 	index  int             // position in Config.Channels, for error paths
 	filter *mapping.Filter // nil keeps every message
 	steps  []mapping.Step
-	queues []string // "<channel>/<dest>" for every destination, in config order
-	dedupe time.Duration
+	// validator checks the transformed message; nil without validation.
+	validator *validate.Validator
+	queues    []string // "<channel>/<dest>" for every destination, in config order
+	dedupe    time.Duration
 }
 
 // buildPipeline compiles cfg (defaults applied and validated by the caller).
@@ -41,6 +44,13 @@ func buildPipeline(cfg ChannelConfig) (*pipeline, error) {
 		return nil, field.Errorf("transforms", "%v", err)
 	}
 	p.steps = steps
+	if v := cfg.Preflight; v != nil && v.Action != ValidateIgnore {
+		val, err := validate.New(validate.Config{Severities: v.Severities})
+		if err != nil {
+			return nil, field.Prefix("validate", err)
+		}
+		p.validator = val
+	}
 	for _, d := range cfg.Destinations {
 		p.queues = append(p.queues, queueName(cfg.Name, d.Name))
 	}

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -11,6 +13,7 @@ import (
 	"github.com/iisync/iisync/channels/store"
 	"github.com/iisync/iisync/transforms/hl7"
 	"github.com/iisync/iisync/transforms/mapping"
+	"github.com/iisync/iisync/transforms/validate"
 )
 
 // verdict is how the receive path answered one message; sources map it to
@@ -98,7 +101,76 @@ func (e *Engine) process(ctx context.Context, p *pipeline, raw []byte, source st
 			rec.Transformed = b
 		}
 	}
+	if p.validator != nil {
+		findings := p.validator.Validate(out)
+		e.m.observeFindings(p.name(), findings)
+		if p.cfg.Preflight.Action == ValidateReject && hasError(findings) {
+			return e.preflightRejected(p, rec, m, opt, findings)
+		}
+	}
 	return e.commit(p, rec, m, opt)
+}
+
+// reported reports whether a finding goes into an ERR segment: errors and
+// warnings do, info and ignored ones do not.
+func reported(f validate.Finding) bool {
+	return f.Severity == validate.Error || f.Severity == validate.Warning
+}
+
+// findingDetails turns the reported findings into ERR segments, the shape a
+// registry's ACK has.
+func findingDetails(fs []validate.Finding) []hl7.ErrorDetail {
+	out := make([]hl7.ErrorDetail, 0, len(fs))
+	for _, f := range fs {
+		if reported(f) {
+			out = append(out, f.ErrorDetail())
+		}
+	}
+	return out
+}
+
+// findingCodes are the searchable codes of the reported findings:
+// "0357:103", "0533:5" and "rule:<rule id>", sorted.
+func findingCodes(fs []validate.Finding) []string {
+	var codes []string
+	for _, f := range fs {
+		if !reported(f) {
+			continue
+		}
+		for _, c := range []string{"0357:" + f.Code, "0533:" + f.AppCode, "rule:" + f.Rule} {
+			if !strings.HasSuffix(c, ":") && !slices.Contains(codes, c) {
+				codes = append(codes, c)
+			}
+		}
+	}
+	slices.Sort(codes)
+	return codes
+}
+
+func hasError(fs []validate.Finding) bool {
+	return slices.ContainsFunc(fs, func(f validate.Finding) bool { return f.Severity == validate.Error })
+}
+
+// preflightRejected stores a message that failed pre-flight validation as
+// rejected, with the AE it answers (the findings as ERR segments, the shape
+// a registry would send) recorded as the "preflight" delivery's response, so
+// that it is searchable by its error codes, and answers that AE. Nothing is
+// sent to the destinations.
+func (e *Engine) preflightRejected(p *pipeline, rec *store.Message, m *hl7.Message, opt hl7.ACKOptions, findings []validate.Finding) reply {
+	codes := findingCodes(findings)
+	ack := hl7.BuildACK(m, "AE", findingDetails(findings), opt)
+	rec.Status = store.StatusRejected
+	rec.Deliveries = []store.Delivery{{
+		Destination: queueName(p.name(), preflightName), Status: store.StatusRejected, Attempts: 1,
+		ACKCode: "AE", ErrorCodes: codes, Response: ack,
+	}}
+	id, err := e.st.Commit(rec, nil, 0)
+	if err != nil {
+		e.notStored(p, rec, err)
+		return reply{ack: hl7.BuildACK(m, "AR", []hl7.ErrorDetail{internalError(errNotStored.Error())}, opt), verdict: verdictUnavailable}
+	}
+	e.logReceived(e.log.Info(), p, rec).Uint64("id", uint64(id)).Strs("error_codes", codes).Msg("rejected by pre-flight validation")
+	return reply{ack: ack, verdict: verdictRejected, id: id}
 }
 
 // commit stores a kept message with its queue items and answers AA.

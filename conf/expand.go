@@ -16,6 +16,7 @@ const maxSecretBytes = 1 << 20
 // line. Mapping keys are never expanded. "$${" stands for a literal "${".
 type expander struct {
 	lookupEnv func(string) (string, bool)
+	offline   bool   // unresolvable references become offlinePlaceholder
 	file      string // the document's file, for errors
 	baseDir   string // ${file:} paths resolve against it
 
@@ -117,6 +118,9 @@ func (x *expander) resolve(ref, body string, line int) (string, bool) {
 			return "", false
 		}
 		v, ok := x.lookupEnv(arg)
+		if !ok && x.offline {
+			return offlinePlaceholder, true
+		}
 		if !ok {
 			x.fail(line, "%s: environment variable not set", ref)
 			return "", false
@@ -132,6 +136,9 @@ func (x *expander) resolve(ref, body string, line int) (string, bool) {
 			p = filepath.Join(x.baseDir, p)
 		}
 		b, err := readRegular(p, maxSecretBytes)
+		if err != nil && x.offline {
+			return offlinePlaceholder, true
+		}
 		if err != nil {
 			x.fail(line, "%s: %v", ref, err)
 			return "", false

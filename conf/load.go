@@ -66,7 +66,15 @@ func (e *lineError) Error() string {
 type Options struct {
 	// LookupEnv resolves ${env:NAME}. Default os.LookupEnv.
 	LookupEnv func(name string) (string, bool)
+	// Offline resolves a ${env:} or ${file:} reference that cannot be
+	// resolved to the placeholder "offline-placeholder" instead of failing,
+	// for tools that read a configuration without connecting anywhere
+	// (`iisync test`, `iisync try`): channel tests need no secrets.
+	Offline bool
 }
+
+// offlinePlaceholder is what Options.Offline resolves a missing reference to.
+const offlinePlaceholder = "offline-placeholder"
 
 // Load reads the configuration file at path and returns it with defaults
 // applied and validated; see LoadWith.
@@ -118,6 +126,9 @@ func ParseWith(data []byte, name, baseDir string, o Options) (*File, error) {
 				f.origins = append(f.origins, file)
 			}
 		}
+	}
+	if parsed {
+		l.loadStepFiles(&f, baseDir)
 	}
 	f = f.WithDefaults()
 	if parsed { // after a syntax error, validation would only add noise
@@ -213,7 +224,7 @@ func (l *loader) decode(data []byte, file, baseDir string, out any) bool {
 		}
 	}
 
-	x := &expander{lookupEnv: l.opts.LookupEnv, file: file, baseDir: baseDir, lines: map[int]bool{}}
+	x := &expander{offline: l.opts.Offline, lookupEnv: l.opts.LookupEnv, file: file, baseDir: baseDir, lines: map[int]bool{}}
 	x.walk(&doc)
 	probs = append(probs, x.errs...)
 	l.values = append(l.values, x.values...)

@@ -136,6 +136,7 @@ func (s *Server) routes(mux *http.ServeMux, gatherer prometheus.Gatherer) (err e
 	mux.Handle("POST /api/messages/{id}/reprocess", s.api(s.reprocess))
 	mux.Handle("POST /api/messages/{id}/resend", s.api(s.resend))
 	mux.Handle("POST /api/channels/{channel}/destinations/{dest}/ping", s.api(s.ping))
+	mux.Handle("POST /api/channels/{channel}/try", s.api(s.try))
 	return nil
 }
 

@@ -35,7 +35,7 @@ func examplesCopy(t *testing.T) (dir, envFile string) {
 		t.Fatal(err)
 	}
 	envFile = filepath.Join(t.TempDir(), "iisync.env")
-	if err := writeCheckFile(envFile, "# for ${env:} references\nDOWNSTREAM_TOKEN=\"Bearer "+checkCanary+"\"\n"); err != nil {
+	if err := writeCheckFile(envFile, "# for ${env:} references\nDOWNSTREAM_TOKEN=\"Bearer "+checkCanary+"\"\nIIS_PASSWORD="+checkCanary+"-iis\n"); err != nil {
 		t.Fatal(err)
 	}
 	return dir, envFile
@@ -71,7 +71,7 @@ func TestCheckExamples(t *testing.T) {
 		t.Error("check created ./var")
 	}
 	entries, _ := os.ReadDir(dir)
-	if len(entries) != 4 { // demo.yaml hospital.yaml channels.d secrets
+	if len(entries) != 6 { // demo.yaml hospital.yaml channels.d secrets tables tests
 		t.Errorf("check wrote into the config dir: %v", entries)
 	}
 }

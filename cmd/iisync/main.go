@@ -45,6 +45,9 @@ func commands() []command {
 		{"classify", "say what registry ACK/RSP files mean: accepted, warnings, rejected", runClassify},
 		{"ping", "run the registry's connectivityTest for an iis destination", runPing},
 		{"sandbox", "run the embedded IIS sandbox (a CDC WSDL registry) alone", runSandbox},
+		{"try", "run messages through a channel without storing or sending (the transform playground)", runTry},
+		{"test", "run channel tests (*.test.yaml): expected transforms, findings, ACKs, registry verdicts", runTest},
+		{"rules", "list the pre-flight validation rules and their default severities", runRules},
 		{"version", "print the version", runVersion},
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/iisync/iisync/conf/field"
 	"github.com/iisync/iisync/transforms/hl7"
 )
 
@@ -311,26 +312,29 @@ func TestStepsConcurrent(t *testing.T) {
 }
 
 func TestBuildValidate(t *testing.T) {
+	all := components.names()
 	tests := []struct {
-		name string
-		cfgs []StepConfig
-		want string
+		name  string
+		cfgs  []StepConfig
+		want  string // Error()
+		paths string // the same problems as *field.Error values, as conf sees them
 	}{
-		{"no kind", []StepConfig{{}}, "[0]: must set exactly one of set, copy, delete, map, drop_segment (got 0)"},
-		{"two kinds", []StepConfig{{Set: &SetStep{Path: "PID-8"}, Delete: &DeleteStep{Path: "PID-8"}}}, "[0]: must set exactly one of set, copy, delete, map, drop_segment (got 2)"},
-		{"set bad path", []StepConfig{{Set: &SetStep{Path: "PID8", Value: "ZZTEST"}}}, `[0].set.path: invalid path "PID8"`},
-		{"set empty path", []StepConfig{{Set: &SetStep{Value: "PAT123"}}}, "[0].set.path: required"},
-		{"set delimiters", []StepConfig{{Set: &SetStep{Path: "MSH-2", Value: "^~"}}}, `[0].set.path: "MSH-2" holds the delimiters and cannot be changed`},
-		{"copy both bad", []StepConfig{{Copy: &CopyStep{From: "pid-3", To: "MSH-1"}}}, "[0].copy.from: invalid path \"pid-3\"\n[0].copy.to: \"MSH-1\" holds the delimiters and cannot be changed"},
-		{"delete bad", []StepConfig{{Delete: &DeleteStep{Path: "PID-0"}}}, `[0].delete.path: invalid path "PID-0"`},
-		{"map empty table", []StepConfig{{Map: &MapStep{Path: "RXA-5.1"}}}, "[0].map.table: must have at least one entry"},
-		{"drop MSH", []StepConfig{{DropSegment: &DropSegmentStep{Segment: "MSH"}}}, `[0].drop_segment.segment: must be a segment ID other than MSH, got "MSH"`},
-		{"drop bad id", []StepConfig{{DropSegment: &DropSegmentStep{Segment: "obx"}}}, `[0].drop_segment.segment: must be a segment ID other than MSH, got "obx"`},
+		{"no kind", []StepConfig{{}}, "step 0: must set exactly one of " + all + " (got 0)", "[0]: must set exactly one of " + all + " (got 0)"},
+		{"two kinds", []StepConfig{{Set: &SetStep{Path: "PID-8"}, Delete: &DeleteStep{Path: "PID-8"}}}, "step 0: must set exactly one of " + all + " (got 2)", "[0]: must set exactly one of " + all + " (got 2)"},
+		{"set bad path", []StepConfig{{Set: &SetStep{Path: "PID8", Value: "ZZTEST"}}}, `step 0 (set): path: invalid path "PID8"`, `[0].set.path: invalid path "PID8"`},
+		{"set empty path", []StepConfig{{Set: &SetStep{Value: "PAT123"}}}, "step 0 (set): path: required", "[0].set.path: required"},
+		{"set delimiters", []StepConfig{{Set: &SetStep{Path: "MSH-2", Value: "^~"}}}, `step 0 (set): path: "MSH-2" holds the delimiters and cannot be changed`, `[0].set.path: "MSH-2" holds the delimiters and cannot be changed`},
+		{"copy both bad", []StepConfig{{Copy: &CopyStep{From: "pid-3", To: "MSH-1"}}}, "step 0 (copy): from: invalid path \"pid-3\"\nstep 0 (copy): to: \"MSH-1\" holds the delimiters and cannot be changed", "[0].copy.from: invalid path \"pid-3\"\n[0].copy.to: \"MSH-1\" holds the delimiters and cannot be changed"},
+		{"delete bad", []StepConfig{{Delete: &DeleteStep{Path: "PID-0"}}}, `step 0 (delete): path: invalid path "PID-0"`, `[0].delete.path: invalid path "PID-0"`},
+		{"map empty table", []StepConfig{{Map: &MapStep{Path: "RXA-5.1"}}}, "step 0 (map): table: must have at least one entry", "[0].map.table: must have at least one entry"},
+		{"drop MSH", []StepConfig{{DropSegment: &DropSegmentStep{Segment: "MSH"}}}, `step 0 (drop_segment): segment: must be a segment ID other than MSH, got "MSH"`, `[0].drop_segment.segment: must be a segment ID other than MSH, got "MSH"`},
+		{"drop bad id", []StepConfig{{DropSegment: &DropSegmentStep{Segment: "obx"}}}, `step 0 (drop_segment): segment: must be a segment ID other than MSH, got "obx"`, `[0].drop_segment.segment: must be a segment ID other than MSH, got "obx"`},
 		{"all problems, by index", []StepConfig{
 			{Set: &SetStep{Path: "PID-8", Value: "F"}},
 			{Map: &MapStep{Path: "x"}},
 			{DropSegment: &DropSegmentStep{}},
-		}, "[1].map.path: invalid path \"x\"\n[1].map.table: must have at least one entry\n[2].drop_segment.segment: must be a segment ID other than MSH, got \"\""},
+		}, "step 1 (map): path: invalid path \"x\"\nstep 1 (map): table: must have at least one entry\nstep 2 (drop_segment): segment: must be a segment ID other than MSH, got \"\"",
+			"[1].map.path: invalid path \"x\"\n[1].map.table: must have at least one entry\n[2].drop_segment.segment: must be a segment ID other than MSH, got \"\""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -338,12 +342,29 @@ func TestBuildValidate(t *testing.T) {
 			if err == nil || err.Error() != tc.want || steps != nil {
 				t.Errorf("got %v\nwant %s", err, tc.want)
 			}
+			if got := fieldPaths(err); got != tc.paths {
+				t.Errorf("as field errors:\n%s\nwant\n%s", got, tc.paths)
+			}
 			noMarkers(t, tc.name, err)
 		})
 	}
 	if steps, err := Build(nil); err != nil || len(steps) != 0 {
 		t.Errorf("Build(nil) = %v, %v", steps, err)
 	}
+}
+
+// fieldPaths renders err as conf does: each problem as a *field.Error with
+// its path relative to the transforms list.
+func fieldPaths(err error) string {
+	var lines []string
+	for _, e := range field.Flatten(err) {
+		var fe *field.Error
+		if !errors.As(e, &fe) {
+			return "not a *field.Error: " + e.Error()
+		}
+		lines = append(lines, fe.Error())
+	}
+	return strings.Join(lines, "\n")
 }
 
 func TestStepConfigKind(t *testing.T) {
@@ -365,7 +386,7 @@ func TestStepConfigKind(t *testing.T) {
 		}
 	}
 	// Every kind StepConfig can hold is in the table.
-	if len(components.order) != 5 {
+	if len(components.order) != 18 {
 		t.Errorf("component table has %d kinds", len(components.order))
 	}
 }

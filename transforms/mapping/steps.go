@@ -2,8 +2,10 @@ package mapping
 
 import (
 	"context"
+	"maps"
 	"strings"
 
+	"github.com/iisync/iisync/conf/field"
 	"github.com/iisync/iisync/transforms/hl7"
 )
 
@@ -17,8 +19,8 @@ type setStep struct {
 	path, value string
 }
 
-func newSet(c StepConfig) (Step, error) {
-	return setStep{path: c.Set.Path, value: c.Set.Value}, nil
+func (c *SetStep) build() (Step, error) {
+	return setStep{path: c.Path, value: c.Value}, nil
 }
 
 // Apply sets the element at path to the plain-text value.
@@ -33,8 +35,8 @@ type copyStep struct {
 	from, to string
 }
 
-func newCopy(c StepConfig) (Step, error) {
-	return copyStep{from: c.Copy.From, to: c.Copy.To}, nil
+func (c *CopyStep) build() (Step, error) {
+	return copyStep{from: c.From, to: c.To}, nil
 }
 
 // Apply copies the element at from to to in wire form, so a composite keeps
@@ -52,8 +54,8 @@ type deleteStep struct {
 	path string
 }
 
-func newDelete(c StepConfig) (Step, error) {
-	return deleteStep{path: c.Delete.Path}, nil
+func (c *DeleteStep) build() (Step, error) {
+	return deleteStep{path: c.Path}, nil
 }
 
 // Apply empties the element at path. An element that is absent or already
@@ -72,14 +74,13 @@ type mapStep struct {
 	def   *string
 }
 
-func newMap(c StepConfig) (Step, error) {
-	t := make(map[string]string, len(c.Map.Table))
-	for k, v := range c.Map.Table {
-		t[k] = v
+func (c *MapStep) build() (Step, error) {
+	if len(c.Table) == 0 { // Validate let an empty table through for table_file
+		return nil, field.Errorf("map.table_file", "%q not loaded (conf reads it into table)", c.TableFile)
 	}
-	s := mapStep{path: c.Map.Path, table: t}
-	if c.Map.Default != nil {
-		d := *c.Map.Default
+	s := mapStep{path: c.Path, table: maps.Clone(c.Table)}
+	if c.Default != nil {
+		d := *c.Default
 		s.def = &d
 	}
 	return s, nil
@@ -116,8 +117,8 @@ type dropSegmentStep struct {
 	all     bool
 }
 
-func newDropSegment(c StepConfig) (Step, error) {
-	return dropSegmentStep{segment: c.DropSegment.Segment, all: c.DropSegment.All}, nil
+func (c *DropSegmentStep) build() (Step, error) {
+	return dropSegmentStep{segment: c.Segment, all: c.All}, nil
 }
 
 // Apply removes the first segment named segment, or all of them; none is
