@@ -186,7 +186,7 @@ func TestDemoFlowThroughSandbox(t *testing.T) {
 				t.Errorf("%s: show does not list error %s:\n%s", ctl, w.errs, show.stdout)
 			}
 			// Each ERR with its plain-English explanation.
-			if !strings.Contains(show.stdout, "  E ") || !strings.Contains(show.stdout, "Registry: ") {
+			if !strings.Contains(show.stdout, "  E ") || !strings.Contains(show.stdout, "ERR-8: ") {
 				t.Errorf("%s: show does not explain the registry's errors:\n%s", ctl, show.stdout)
 			}
 		}

@@ -314,7 +314,7 @@ func messagesShow(ctx context.Context, e *env, args []string) int {
 		for _, er := range d.Errors {
 			fmt.Fprintf(w, "  %s %s: %s", orDash(er.Severity), orDash(er.Location), er.Explanation)
 			if er.Message != "" {
-				fmt.Fprintf(w, " Registry: %q", er.Message)
+				fmt.Fprintf(w, " ERR-8: %q", er.Message)
 			}
 			fmt.Fprintln(w)
 		}
