@@ -118,6 +118,7 @@ func BenchmarkStep(b *testing.B) {
 		{"split", StepConfig{Split: &SplitStep{Path: "PID-11", Separator: " "}}},
 		{"add_segment", StepConfig{AddSegment: &AddSegmentStep{Text: funding, After: "RXA", All: true}}},
 		{"move_segment", StepConfig{MoveSegment: &MoveSegmentStep{Segment: "NK1", Before: "PD1"}}},
+		{"move_segment_noop", StepConfig{MoveSegment: &MoveSegmentStep{Segment: "PD1", After: "PID"}}},
 		{"facility", StepConfig{Facility: &FacilityStep{Table: map[string]string{"NISTEHRFAC": "ORG0042"}}}},
 		{"ndc_to_cvx", StepConfig{NDCToCVX: &NDCToCVXStep{}}},
 		{"when_false", StepConfig{Set: &SetStep{Path: "MSH-6", Value: "X"}, When: `sender == "OTHER"`}},

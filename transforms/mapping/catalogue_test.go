@@ -283,6 +283,7 @@ func TestBuildCatalogueErrors(t *testing.T) {
 		want string
 	}{
 		{"move same path", StepConfig{Move: &MoveStep{From: "PID-13", To: "PID-13"}}, `step 0 (move): to: must differ from from, got "PID-13" for both`},
+		{"move into itself", StepConfig{Move: &MoveStep{From: "PID-5", To: "PID-5.2"}}, `step 0 (move): to: must not be inside from or contain it, got "PID-5" and "PID-5.2"`},
 		{"move from delimiters", StepConfig{Move: &MoveStep{From: "MSH-2", To: "PID-13"}}, `step 0 (move): from: "MSH-2" holds the delimiters and cannot be changed`},
 		{"default bad path", StepConfig{Default: &DefaultStep{Path: "PID", Value: "X"}}, `step 0 (default): path: invalid path "PID"`},
 		{"replace bad pattern", StepConfig{Replace: &ReplaceStep{Path: "PID-13", Pattern: `(\d+`}}, "step 0 (replace): pattern: error parsing regexp: missing closing ): `(\\d+`"},
@@ -307,8 +308,9 @@ func TestBuildCatalogueErrors(t *testing.T) {
 		{"move_segment itself", StepConfig{MoveSegment: &MoveSegmentStep{Segment: "PD1", After: "PD1"}}, `step 0 (move_segment): segment: must differ from its anchor, got "PD1" for both`},
 		{"move_segment MSH", StepConfig{MoveSegment: &MoveSegmentStep{Segment: "MSH", Before: "PID"}}, `step 0 (move_segment): segment: must be a segment ID other than MSH, got "MSH"`},
 		{"facility empty", StepConfig{Facility: &FacilityStep{Default: "X"}}, "step 0 (facility): table: must have at least one entry"},
-		{"ndc_to_cvx component", StepConfig{NDCToCVX: &NDCToCVXStep{Path: "RXA-5.1"}}, `step 0 (ndc_to_cvx): path: must be SEG-n (every segment of that name), got "RXA-5.1"`},
-		{"ndc_to_cvx occurrence", StepConfig{NDCToCVX: &NDCToCVXStep{Path: "RXA[2]-5"}}, `step 0 (ndc_to_cvx): path: must be SEG-n (every segment of that name), got "RXA[2]-5"`},
+		{"ndc_to_cvx component", StepConfig{NDCToCVX: &NDCToCVXStep{Path: "RXA-5.1"}}, `step 0 (ndc_to_cvx): path: must be SEG-n (every segment of that name, not MSH), got "RXA-5.1"`},
+		{"ndc_to_cvx occurrence", StepConfig{NDCToCVX: &NDCToCVXStep{Path: "RXA[2]-5"}}, `step 0 (ndc_to_cvx): path: must be SEG-n (every segment of that name, not MSH), got "RXA[2]-5"`},
+		{"ndc_to_cvx MSH", StepConfig{NDCToCVX: &NDCToCVXStep{Path: "MSH-9"}}, `step 0 (ndc_to_cvx): path: must be SEG-n (every segment of that name, not MSH), got "MSH-9"`},
 		{"ndc_to_cvx on_unknown", StepConfig{NDCToCVX: &NDCToCVXStep{OnUnknown: "skip"}}, `step 0 (ndc_to_cvx): on_unknown: must be error or keep, got "skip"`},
 		{"map table_file not loaded", StepConfig{Map: &MapStep{Path: "RXA-9.1", TableFile: "nip001.csv"}}, `step 0 (map): table_file: "nip001.csv" not loaded (conf reads it into table)`},
 		{"script not loaded", StepConfig{Script: &ScriptStep{File: "fix.star"}}, `step 0 (script): file: "fix.star" not loaded (conf reads it into source)`},
@@ -348,6 +350,23 @@ func TestBuildErrorsForConf(t *testing.T) {
 		"channels[0].transforms[2].when: mapping: compile filter: unexpected token EOF (1:7)\n | type ==\n | ......^"
 	if got != want {
 		t.Errorf("got\n%s\nwant\n%s", got, want)
+	}
+	// conf reports problems of steps failing their own Validate from the
+	// channel's Validate, and skips them among Build's by the index in Path
+	// (conf/conf.go buildSteps): only Build's own problems remain.
+	var own []string
+	for _, e := range field.Flatten(err) {
+		var fe *field.Error
+		if errors.As(e, &fe) {
+			num, _, _ := strings.Cut(strings.TrimPrefix(fe.Path, "["), "]")
+			if num == "0" || num == "1" {
+				continue
+			}
+			own = append(own, fe.Path)
+		}
+	}
+	if strings.Join(own, " ") != "[2].replace.pattern [2].when" {
+		t.Errorf("Build's own problems: %v", own)
 	}
 	// The text for a direct caller (channels prefixes "transforms: ").
 	if !strings.HasPrefix(err.Error(), "step 0: must set exactly one of set, copy, delete, map, drop_segment, move,") {

@@ -84,7 +84,7 @@ type DropSegmentStep struct {
 // MoveStep copies the element at From to To in wire form (as CopyStep does)
 // and then empties From. An absent or empty source leaves the message as it
 // is, so a move never blanks To. Neither path may be MSH-1 or MSH-2, and
-// they must differ.
+// neither may be the other or lie inside it.
 type MoveStep struct {
 	From string `yaml:"from"`
 	To   string `yaml:"to"`
@@ -211,11 +211,14 @@ type NDCToCVXStep struct {
 }
 
 // ScriptStep runs a Starlark (https://github.com/google/starlark-go) script
-// that defines `def transform(msg):`. msg has the methods get(path) → str,
-// set(path, value), delete(path), segments(id) → int, has(id) → bool,
-// drop(id, all=False) and append(text); returning False filters the message
-// out, any other result keeps it. The script has no load(), no I/O, no
-// recursion and no while; print() output is discarded.
+// that defines `def transform(msg):`. msg has the methods get(path) → str
+// (decoded as Message.Get does: "" when absent, a composite in wire form),
+// set(path, value) (plain text, escaped), delete(path), segments(id) → int,
+// has(id) → bool, drop(id, all=False) and append(text) (a segment in the
+// standard delimiters |^~\&); returning False filters the message out, any
+// other result keeps it. The script has no load(), no I/O, no recursion and
+// no while; print() output is discarded. A failure is reported by script
+// line only (see ScriptError).
 //
 // File names the script file. This package reads no files: conf reads it
 // and puts its text in Source before Build, which fails with "not loaded"
@@ -342,8 +345,11 @@ func (s *DropSegmentStep) check(c *checker) {
 func (s *MoveStep) check(c *checker) {
 	c.target("from", s.From)
 	c.target("to", s.To)
-	if s.From != "" && s.From == s.To {
+	switch {
+	case s.From != "" && s.From == s.To:
 		c.errorf("to", "must differ from from, got %q for both", s.To)
+	case s.From != "" && s.To != "" && (within(s.To, s.From) || within(s.From, s.To)):
+		c.errorf("to", "must not be inside from or contain it, got %q and %q", s.From, s.To)
 	}
 }
 
@@ -429,8 +435,8 @@ func (s *FacilityStep) check(c *checker) {
 func (s *NDCToCVXStep) check(c *checker) {
 	if s.Path != "" {
 		c.target("path", s.Path)
-		if checkPath(s.Path) == nil && (pathLevel(s.Path) != levelField || strings.Contains(s.Path, "[")) {
-			c.errorf("path", "must be SEG-n (every segment of that name), got %q", s.Path)
+		if checkPath(s.Path) == nil && (pathLevel(s.Path) != levelField || strings.Contains(s.Path, "[") || s.Path[:3] == "MSH") {
+			c.errorf("path", "must be SEG-n (every segment of that name, not MSH), got %q", s.Path)
 		}
 	}
 	c.oneOf("on_unknown", s.OnUnknown, "error", "keep")
@@ -482,6 +488,12 @@ func writesDelimiters(p string) bool {
 		n = len(rest)
 	}
 	return rest[:n] == "1" || rest[:n] == "2"
+}
+
+// within reports whether path p names a part of the element outer
+// ("PID-5.1" within "PID-5"), as written.
+func within(p, outer string) bool {
+	return strings.HasPrefix(p, outer+".") || strings.HasPrefix(p, outer+"[")
 }
 
 // level is how deep a path reaches into its field.

@@ -65,6 +65,7 @@ func isNDC(system string) bool {
 // Apply rewrites every NDC-coded field into CVX, in one rebuild.
 func (s ndcToCVXStep) Apply(_ context.Context, m *hl7.Message) (*hl7.Message, error) {
 	d := m.Delims()
+	var spans [inlineSegs]segSpan
 	var l layout
 	var buf [inlineSegs]piece
 	var items []piece
@@ -88,7 +89,8 @@ func (s ndcToCVXStep) Apply(_ context.Context, m *hl7.Message) (*hl7.Message, er
 			return nil, &hl7.PathError{Path: s.segment + "[" + strconv.Itoa(occ) + "]-" + strconv.Itoa(s.field) + ".1", Err: ErrUnknownNDC}
 		}
 		if items == nil {
-			if err := l.load(m); err != nil {
+			var err error
+			if l, err = loadLayout(m, spans[:]); err != nil {
 				return nil, err
 			}
 			items = l.pieces(buf[:0])
@@ -98,7 +100,7 @@ func (s ndcToCVXStep) Apply(_ context.Context, m *hl7.Message) (*hl7.Message, er
 	if items == nil {
 		return m, nil
 	}
-	return l.build(items)
+	return l.build(m, items)
 }
 
 // ndcRep returns the repetition rep (NDC^text^NDC[^alt triplet…]) rewritten

@@ -49,11 +49,12 @@ func checkSegmentText(text string) error {
 
 // Apply inserts the segment; an absent anchor leaves the message alone.
 func (s addSegmentStep) Apply(_ context.Context, m *hl7.Message) (*hl7.Message, error) {
-	var l layout
-	if err := l.load(m); err != nil {
+	var spans [inlineSegs]segSpan
+	l, err := loadLayout(m, spans[:])
+	if err != nil {
 		return nil, err
 	}
-	seg := pieceOf([]byte(translate(s.text, m.Delims())))
+	seg := piece{orig: -1} // its bytes are made only when needed
 	var buf [inlineSegs + 8]piece
 	items := buf[:0]
 	switch {
@@ -82,7 +83,13 @@ func (s addSegmentStep) Apply(_ context.Context, m *hl7.Message) (*hl7.Message, 
 			items = append(items, piece{orig: i})
 		}
 	}
-	return l.build(items)
+	b := []byte(translate(s.text, m.Delims()))
+	for i := range items {
+		if items[i].orig < 0 {
+			items[i].b = b
+		}
+	}
+	return l.build(m, items)
 }
 
 // translate rewrites a segment written with the standard delimiters |^~\&
@@ -151,8 +158,9 @@ func (c *MoveSegmentStep) build() (Step, error) {
 // Apply moves the segments; nothing to move, no anchor or segments already
 // in place leave the message alone.
 func (s moveSegmentStep) Apply(_ context.Context, m *hl7.Message) (*hl7.Message, error) {
-	var l layout
-	if err := l.load(m); err != nil {
+	var spans [inlineSegs]segSpan
+	l, err := loadLayout(m, spans[:])
+	if err != nil {
 		return nil, err
 	}
 	var movedBuf, restBuf, itemsBuf [inlineSegs]piece
@@ -185,7 +193,7 @@ func (s moveSegmentStep) Apply(_ context.Context, m *hl7.Message) (*hl7.Message,
 	if inOrder(items) {
 		return m, nil
 	}
-	return l.build(items)
+	return l.build(m, items)
 }
 
 // inOrder reports whether items are the original segments in their order.
@@ -202,48 +210,70 @@ func inOrder(items []piece) bool {
 // it) hold without a heap allocation; a 2 KB VXU has about 20.
 const inlineSegs = 40
 
-// layout locates the segments of a message in its wire bytes. Its zero
-// value is ready for load; it is meant to live on the stack.
+// layout lists the segments of a message and, once placed, where each one
+// lies in the wire bytes. It lives on the stack, its segments in a stack
+// array of the caller's (see loadLayout).
 type layout struct {
 	raw    []byte
 	segs   []segSpan
-	inline [inlineSegs]segSpan
+	placed bool
 }
 
-// segSpan is one segment: raw[start:end] without terminator, raw[end:next]
-// its terminator (empty for a last segment without one).
+// segSpan is one segment: its ID and, once placed, raw[start:end] its bytes
+// without terminator and raw[end:next] its terminator (empty for a last
+// segment without one).
 type segSpan struct {
+	id               [3]byte
 	start, end, next int
 }
 
-// load finds every segment of m in m.Raw(). Segment.Raw is a sub-slice of
-// the message's bytes, so the segment is found where its first byte is;
-// should the hl7 package ever copy, the first match of its bytes after the
-// previous segment is taken.
-func (l *layout) load(m *hl7.Message) error {
-	raw := m.Raw()
-	l.raw, l.segs = raw, l.inline[:0]
-	pos := 0
+// loadLayout lists the segments of m into buf (a stack array of the
+// caller's). It is cheap (no search): steps call it to decide, and place
+// (through build) only when they rebuild.
+func loadLayout(m *hl7.Message, buf []segSpan) (layout, error) {
+	segs := buf[:0]
 	for s := range m.Segments() {
-		b := s.Raw()
-		start := locate(raw, pos, b)
-		if start < 0 {
+		var sp segSpan
+		copy(sp.id[:], s.Raw())
+		segs = append(segs, sp)
+	}
+	if len(segs) == 0 {
+		return layout{}, errors.New("mapping: message has no segments")
+	}
+	return layout{raw: m.Raw(), segs: segs}, nil
+}
+
+// place finds every segment of m (the message loaded) in the wire bytes.
+// Segment.Raw is a sub-slice of the message's bytes, so a segment is found
+// where its first byte is; should the hl7 package ever copy, the first
+// match of its bytes after the previous segment is taken.
+func (l *layout) place(m *hl7.Message) error {
+	if l.placed {
+		return nil
+	}
+	raw, pos, i := l.raw, 0, 0
+	for seg := range m.Segments() {
+		b := seg.Raw()
+		if i >= len(l.segs) {
+			break
+		}
+		s := &l.segs[i]
+		i++
+		s.start = locate(raw, pos, b)
+		if s.start < 0 {
 			return errors.New("mapping: segment not found in the message bytes")
 		}
-		end := start + len(b)
-		next := end
-		if next < len(raw) && raw[next] == '\r' {
-			next++
+		s.end = s.start + len(b)
+		s.next = s.end
+		if s.next < len(raw) && raw[s.next] == '\r' {
+			s.next++
 		}
-		if next < len(raw) && raw[next] == '\n' && (next == end || raw[next-1] == '\r') {
-			next++
+		if s.next < len(raw) && raw[s.next] == '\n' && (s.next == s.end || raw[s.next-1] == '\r') {
+			s.next++
 		}
-		l.segs = append(l.segs, segSpan{start, end, next})
-		pos = end
+		pos = s.end
 	}
-	if len(l.segs) == 0 {
-		return errors.New("mapping: message has no segments")
-	}
+	l.placed = true
 	return nil
 }
 
@@ -271,8 +301,7 @@ func locate(raw []byte, from int, seg []byte) int {
 }
 
 func (l *layout) named(i int, name string) bool {
-	s := l.segs[i]
-	return s.end-s.start >= 3 && string(l.raw[s.start:s.start+3]) == name
+	return string(l.segs[i].id[:]) == name
 }
 
 func (l *layout) firstNamed(name string) int {
@@ -293,7 +322,7 @@ func (l *layout) lastNamed(name string) int {
 	return -1
 }
 
-// seg returns the bytes of segment i.
+// seg returns the bytes of segment i; the layout is placed.
 func (l *layout) seg(i int) []byte { return l.raw[l.segs[i].start:l.segs[i].end] }
 
 // piece is one segment of a rebuilt message: original segment orig, or the
@@ -314,7 +343,7 @@ func (l *layout) pieces(items []piece) []piece {
 }
 
 // terminator returns the terminator the message uses most (CR on a tie),
-// as the hl7 package does for InsertSegment.
+// as the hl7 package does for InsertSegment. The layout is placed.
 func (l *layout) terminator() []byte {
 	var cr, lf, crlf int
 	for _, s := range l.segs {
@@ -336,13 +365,16 @@ func (l *layout) terminator() []byte {
 	return []byte("\r")
 }
 
-// build returns the message made of items. The bytes before the first
+// build returns the message made of items, m being the message loaded. The bytes before the first
 // segment and after the last one's terminator stay; slot j (the j-th
 // segment of the result) keeps the terminator and the blank or batch lines
 // that followed slot j in the original, so reordering moves segments, not
 // line endings; a slot the original did not have gets the dominant
 // terminator. items[0] must be the MSH segment.
-func (l *layout) build(items []piece) (*hl7.Message, error) {
+func (l *layout) build(m *hl7.Message, items []piece) (*hl7.Message, error) {
+	if err := l.place(m); err != nil {
+		return nil, err
+	}
 	raw, segs := l.raw, l.segs
 	last := len(segs) - 1
 	size := len(raw) + 8
