@@ -1,6 +1,7 @@
 package validate
 
 import (
+	"bytes"
 	"cmp"
 	"slices"
 	"sync"
@@ -29,8 +30,8 @@ type keyed struct {
 }
 
 // run is the state of one Validate call. Runs are pooled: a run holds
-// views of the message only while Validate works on it, and is zeroed
-// before it goes back to the pool.
+// views of the message only while Validate works on it, and release drops
+// them before the run goes back to the pool.
 type run struct {
 	v     *Validator
 	p     *profile
@@ -102,6 +103,7 @@ func newRun(v *Validator, p *profile, m *hl7.Message) *run {
 	}
 	var countBuf [16]count
 	counts := countBuf[:0]
+	var many map[segID]int // when a message has more distinct segment IDs than countBuf
 	for seg := range m.Segments() {
 		id := idOfRaw(seg.Raw())
 		occ := 0
@@ -113,8 +115,17 @@ func newRun(v *Validator, p *profile, m *hl7.Message) *run {
 			}
 		}
 		if occ == 0 {
-			counts = append(counts, count{id, 1})
-			occ = 1
+			switch {
+			case many != nil:
+				many[id]++
+				occ = many[id]
+			case len(counts) < cap(countBuf):
+				counts = append(counts, count{id, 1})
+				occ = 1
+			default:
+				many = map[segID]int{id: 1}
+				occ = 1
+			}
 		}
 		name, ok := p.names[id]
 		if !ok {
@@ -130,7 +141,7 @@ func newRun(v *Validator, p *profile, m *hl7.Message) *run {
 // arrays hold no references and are left as they are.
 func (r *run) release() {
 	clear(r.buf[:min(len(r.segs), len(r.buf))])
-	clear(r.vals[:r.nvals])
+	clear(r.vals[:])
 	r.v, r.p, r.segs, r.out = nil, nil, nil, nil
 	r.vac, r.grp, r.cs.b = vaccine{}, orderGroup{}, nil
 	r.pidSeen, r.dobOK, r.inGroup, r.nvals, r.dob = false, false, false, 0, 0
@@ -223,13 +234,7 @@ func (r *run) fields(pos int, si *segInfo, v *segView, spec *segSpec) {
 		perRep := len(fc.comps) > 0 || fc.vs != nil
 		rest := f.b
 		for rep := 1; ; rep++ {
-			j := -1
-			for k, c := range rest {
-				if c == d.Repetition {
-					j = k
-					break
-				}
-			}
+			j := bytes.IndexByte(rest, d.Repetition)
 			cur := rest
 			if j >= 0 {
 				cur = rest[:j]
@@ -275,7 +280,7 @@ func (r *run) checkCode(pos int, si *segInfo, fc *fieldCheck, rv *compView, rep 
 		loc.Rep = 0
 	}
 	if fc.vs.vaccine {
-		comp, cvx, ok := vaccineCode(rv.comp(1).value(d), rv.comp(3).value(d),
+		comp, cvx, ok := r.v.t.vaccineCode(rv.comp(1).value(d), rv.comp(3).value(d),
 			rv.comp(4).value(d), rv.comp(6).value(d))
 		if rep == 1 {
 			r.vac, r.vacPos = vaccine{cvx: cvx, ok: ok}, pos

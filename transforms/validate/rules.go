@@ -3,8 +3,15 @@ package validate
 // RuleInfo describes one rule: its stable id, its default severity and
 // what it checks.
 type RuleInfo struct {
-	ID          string
-	Default     Severity
+	// ID is the rule's stable id, the key of Config.Severities, e.g.
+	// "mqe.dose_before_birth". Ids starting "profile." check the CDC IG
+	// profile; "mqe." ids are the data-quality rules registries reject on.
+	ID string
+	// Default is the severity the rule has unless Config.Severities
+	// changes it: Error, Warning or Info.
+	Default Severity
+	// Description says what the rule checks and which HL7 0357 and CDC
+	// 0533 codes its findings carry.
 	Description string
 }
 

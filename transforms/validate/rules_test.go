@@ -61,6 +61,12 @@ func TestRules(t *testing.T) {
 		{name: "NTE out of order", edits: []edit{insert(1, "NTE|1||ZZTEST note")},
 			want: []string{"warning NTE^1 100/ profile.structure"}},
 		{name: "Z segment skipped", edits: []edit{insert(1, "ZPI|1|x")}, absent: []string{"profile.structure"}},
+		{name: "visit group", edits: []edit{insert(1, "PV1|1|R")}, absent: []string{"profile.structure", "profile.usage"}},
+		{name: "visit without patient class", edits: []edit{insert(1, "PV1|1")},
+			want: []string{"error PV1^1^2 101/7 profile.usage"}},
+		{name: "two order groups, the second without ORC",
+			edits: []edit{insert(5, "RXA|0|1|20240601||10^IPV^CVX|999|||01^Historical^NIP001|||||||||||CP|A")},
+			want:  []string{"error ORC^2 100/7 profile.usage"}},
 
 		// profile.usage
 		{name: "PID missing", edits: []edit{del("PID", 1)},
@@ -217,6 +223,8 @@ func TestRules(t *testing.T) {
 			want: []string{"warning QPD^1^1^1^1 102/4 profile.constraint"}},
 		{name: "query RCP missing", base: zztestQBP, edits: []edit{del("RCP", 1)},
 			want: []string{"error RCP^1 100/7 profile.usage"}},
+		{name: "query continuation not supported", base: zztestQBP, edits: []edit{insert(2, "DSC|1")},
+			want: []string{"warning DSC^1 100/ profile.structure"}},
 	}
 	v := newTestValidator(t, nil)
 	for _, tc := range tests {

@@ -161,8 +161,42 @@ func (n *node) index() {
 
 // walker matches the segments of a message against a structure.
 type walker struct {
-	r *run
-	i int // next segment
+	r    *run
+	i    int // next segment
+	seen [24]struct {
+		id segID
+		n  int
+	} // how many segments of each profile segment ID lie before i
+	nseen int
+}
+
+// next moves past the current segment, counting it.
+func (w *walker) next() {
+	id := w.r.segs[w.i].id
+	w.i++
+	if _, ok := w.r.p.names[id]; !ok {
+		return
+	}
+	for k := range w.nseen {
+		if w.seen[k].id == id {
+			w.seen[k].n++
+			return
+		}
+	}
+	if w.nseen < len(w.seen) {
+		w.seen[w.nseen].id, w.seen[w.nseen].n = id, 1
+		w.nseen++
+	}
+}
+
+// before returns how many segments with ID id lie before the current one.
+func (w *walker) before(id segID) int {
+	for k := range w.nseen {
+		if w.seen[k].id == id {
+			return w.seen[k].n
+		}
+	}
+	return 0
 }
 
 // structure checks the order, presence and repetition of the segments.
@@ -183,7 +217,7 @@ func (w *walker) group(g *node, top bool) {
 	for w.i < len(segs) {
 		id := segs[w.i].id
 		if id>>16 == 'Z' {
-			w.i++
+			w.next()
 			continue
 		}
 		k := -1
@@ -204,7 +238,7 @@ func (w *walker) group(g *node, top bool) {
 				return
 			}
 			w.unexpected(g, pos, counts)
-			w.i++
+			w.next()
 			continue
 		}
 		w.missing(g, pos, counts[:k], w.i)
@@ -217,21 +251,22 @@ func (w *walker) group(g *node, top bool) {
 				w.r.add(rStructure, w.i, hl7.Location{Segment: name, Seq: segs[w.i].occ}, "100", "",
 					segmentLabel(name)+" is not supported by the "+w.r.p.title+" profile")
 			}
-			w.i++
+			w.next()
 			continue
 		}
 		before := w.i
 		w.group(c, false)
 		if w.i == before { // cannot happen with the starters rule; never loop
 			w.unexpected(g, pos, counts)
-			w.i++
+			w.next()
 		}
 	}
 	w.missing(g, pos, counts, len(segs))
 }
 
 // missing reports the required elements of g from index from up to
-// len(counts) that did not occur, at segment position at.
+// len(counts) that did not occur, at segment position at (the current
+// segment, or the end of the message).
 func (w *walker) missing(g *node, from int, counts []int, at int) {
 	for j := from; j < len(counts); j++ {
 		c := g.kids[j]
@@ -245,12 +280,7 @@ func (w *walker) missing(g *node, from int, counts []int, at int) {
 		if seg == "" {
 			continue
 		}
-		occ, id := 1, idOf(seg)
-		for _, s := range w.r.segs[:at] {
-			if s.id == id {
-				occ++
-			}
-		}
+		occ := w.before(idOf(seg)) + 1
 		w.r.add(rUsage, at, hl7.Location{Segment: seg, Seq: occ}, "100", "7",
 			segmentLabel(seg)+" is required by the "+w.r.p.title+" profile but missing")
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/iisync/iisync/transforms/hl7"
 	"github.com/iisync/iisync/transforms/hl7/dict"
+	"github.com/iisync/iisync/transforms/iis/codes"
 )
 
 //go:embed data/*.tsv data/*.txt
@@ -47,7 +48,10 @@ func parseUsage(s string) usage {
 type tables struct {
 	vxu, z34, z44 *profile
 	vs            map[string]*valueSet
-	cvxDates      map[string]useDate // by CVX code without leading zeros
+	cvxDates      map[string]useDate   // by CVX code without leading zeros
+	cvxCodes      []string             // the CVX codes of cvx_use_dates.tsv, as written
+	cvxFast       map[string]codes.CVX // lookup fast paths (see vaccineCode)
+	ndcFast       map[string]codes.CVX
 	tempGiven     map[string]bool
 	tempFamily    map[string]bool
 }
@@ -105,7 +109,10 @@ var loadTables = sync.OnceValues(func() (*tables, error) {
 	if t.vs, err = loadValueSets(); err != nil {
 		return nil, err
 	}
-	if t.cvxDates, err = loadUseDates(); err != nil {
+	if t.cvxDates, t.cvxCodes, err = loadUseDates(); err != nil {
+		return nil, err
+	}
+	if err = t.loadVaccineHints(); err != nil {
 		return nil, err
 	}
 	if t.tempGiven, t.tempFamily, err = loadTemporaryNames(); err != nil {
@@ -421,8 +428,9 @@ func loadPredicates(id string) (map[string]*predicate, error) {
 }
 
 // loadUseDates reads cvx_use_dates.tsv.
-func loadUseDates() (map[string]useDate, error) {
+func loadUseDates() (map[string]useDate, []string, error) {
 	out := map[string]useDate{}
+	var list []string
 	err := rows("data/cvx_use_dates.tsv", func(c []string) error {
 		u := useDate{concept: col(c, 1)}
 		var ok bool
@@ -437,9 +445,10 @@ func loadUseDates() (map[string]useDate, error) {
 			}
 		}
 		out[trimZeros(c[0])] = u
+		list = append(list, c[0])
 		return nil
 	})
-	return out, err
+	return out, list, err
 }
 
 // loadTemporaryNames reads temporary_names.tsv.

@@ -1,6 +1,7 @@
 package validate
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -196,4 +197,18 @@ func (v *Validator) Validate(m *hl7.Message) []Finding {
 	out := r.result()
 	r.release()
 	return out
+}
+
+// MarshalJSON writes f with snake_case names and the location as ERR-2
+// text: {"rule", "severity", "location": "RXA^2^5^1^1", "code",
+// "app_code", "message"}.
+func (f Finding) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		Rule     string   `json:"rule"`
+		Severity Severity `json:"severity"`
+		Location string   `json:"location"`
+		Code     string   `json:"code,omitempty"`
+		AppCode  string   `json:"app_code,omitempty"`
+		Message  string   `json:"message"`
+	}{f.Rule, f.Severity, FormatLocation(f.Location), f.Code, f.AppCode, f.Message})
 }

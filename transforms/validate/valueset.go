@@ -161,7 +161,7 @@ func loadValueSets() (map[string]*valueSet, error) {
 // hyphens), else an NDC in the alternate, else the primary as a CVX. It
 // returns the component used (1 or 4) and the CVX code it resolves to,
 // with ok false when that code is unknown.
-func vaccineCode(c1, s1, c4, s6 []byte) (comp int, cvx codes.CVX, ok bool) {
+func (t *tables) vaccineCode(c1, s1, c4, s6 []byte) (comp int, cvx codes.CVX, ok bool) {
 	isSys := func(s []byte, name string) bool { return bytes.EqualFold(s, []byte(name)) }
 	code, ndc := c1, false
 	comp = 1
@@ -177,14 +177,40 @@ func vaccineCode(c1, s1, c4, s6 []byte) (comp int, cvx codes.CVX, ok bool) {
 	if len(code) == 0 {
 		return comp, codes.CVX{}, false
 	}
-	s := string(code)
 	if ndc {
-		c, found := codes.LookupNDC(s)
+		if c, found := t.ndcFast[string(code)]; found {
+			return comp, c, true
+		}
+		c, found := codes.LookupNDC(string(code))
 		if !found {
 			return comp, codes.CVX{}, false
 		}
-		s = c
+		cvx, ok = codes.LookupCVX(c)
+		return comp, cvx, ok
 	}
-	cvx, ok = codes.LookupCVX(s)
+	if c, found := t.cvxFast[string(code)]; found {
+		return comp, c, true
+	}
+	cvx, ok = codes.LookupCVX(string(code))
 	return comp, cvx, ok
+}
+
+// loadVaccineHints fills the fast paths of vaccineCode: every CVX of the
+// AIRA codebase and every NDC it links to a CVX, as package codes resolves
+// them. Codes not in them are still asked of package codes.
+func (t *tables) loadVaccineHints() error {
+	t.cvxFast, t.ndcFast = map[string]codes.CVX{}, map[string]codes.CVX{}
+	for _, code := range t.cvxCodes {
+		if c, ok := codes.LookupCVX(code); ok {
+			t.cvxFast[code] = c
+		}
+	}
+	return rows("data/ndc_hints.tsv", func(c []string) error {
+		if cvx, ok := codes.LookupNDC(c[0]); ok {
+			if v, ok := codes.LookupCVX(cvx); ok {
+				t.ndcFast[c[0]] = v
+			}
+		}
+		return nil
+	})
 }
