@@ -42,6 +42,10 @@ type File struct {
 	Log LogConfig `yaml:"log"`
 	// ShutdownGrace bounds a graceful shutdown (SIGTERM, SIGINT). Default 30s.
 	ShutdownGrace time.Duration `yaml:"shutdown_grace"`
+	// CodesDir holds code tables newer than the embedded ones, written by
+	// `iisync codes update` (cvx.tsv, mvx.tsv, cvx_vaccine_group.tsv);
+	// serve installs them at start. Default "": the embedded tables.
+	CodesDir string `yaml:"codes_dir"`
 	// Sandbox, when set, runs the embedded IIS sandbox in the engine's
 	// process (the demo's registry). Default: off.
 	Sandbox *SandboxConfig `yaml:"sandbox"`

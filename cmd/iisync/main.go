@@ -48,6 +48,7 @@ func commands() []command {
 		{"try", "run messages through a channel without storing or sending (the transform playground)", runTry},
 		{"test", "run channel tests (*.test.yaml): expected transforms, findings, ACKs, registry verdicts", runTest},
 		{"rules", "list the pre-flight validation rules and their default severities", runRules},
+		{"codes", "refresh the CDC code tables (CVX, MVX, vaccine groups) from CDC's files", runCodes},
 		{"version", "print the version", runVersion},
 	}
 }

@@ -110,6 +110,12 @@ func serve(ctx context.Context, e *env, o serveOptions) int {
 	}
 	log.Info().Str("config", configName).Int("channels", len(f.Engine().Channels)).Str("version", version).Msg("starting")
 
+	if f.CodesDir != "" {
+		if err := installCodes(f.CodesDir, log); err != nil {
+			log.Error().Err(err).Str("dir", f.CodesDir).Msg("code tables")
+			return 1
+		}
+	}
 	if f.Sandbox != nil {
 		// Before the engine: its iis destinations read the sandbox's
 		// certificate (created on first start) when they are built.

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rs/zerolog"
 	"go.yaml.in/yaml/v3"
 
 	"github.com/iisync/iisync/channels"
@@ -177,6 +178,11 @@ func runTestFile(ctx context.Context, w io.Writer, file string, verbose bool) (i
 	cfg, err := conf.LoadWith(relTo(dir, tf.Config), conf.Options{Offline: true}) // channel tests need no secrets
 	if err != nil {
 		return 0, 0, err
+	}
+	if cfg.CodesDir != "" {
+		if err := installCodes(cfg.CodesDir, zerolog.Nop()); err != nil {
+			return 0, 0, fmt.Errorf("code tables: %w", err)
+		}
 	}
 	ch, err := pickChannel(cfg, tf.Channel)
 	if err != nil {

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rs/zerolog"
+
 	"github.com/iisync/iisync/channels"
 	"github.com/iisync/iisync/conf"
 	"github.com/iisync/iisync/transforms/validate"
@@ -61,6 +63,12 @@ func runTry(ctx context.Context, e *env, args []string) int {
 	if err != nil {
 		fmt.Fprintf(e.stderr, "iisync try: %v\n", err)
 		return 2
+	}
+	if f.CodesDir != "" {
+		if err := installCodes(f.CodesDir, zerolog.Nop()); err != nil {
+			fmt.Fprintf(e.stderr, "iisync try: code tables: %v\n", err)
+			return 2
+		}
 	}
 	ch, err := pickChannel(f, channel)
 	if err != nil {

@@ -4,9 +4,12 @@ import (
 	"bufio"
 	"bytes"
 	"embed"
+	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 )
 
 //go:embed data/*.tsv
@@ -74,8 +77,39 @@ var textFiles = map[string]string{
 	"NCIT":    "data/ncit_route.tsv",
 }
 
-var load = sync.OnceValue(func() *tables {
-	t := &tables{
+// active holds the tables in use: the embedded ones, or those Override
+// installed.
+var (
+	active     atomic.Pointer[tables]
+	activeOnce sync.Once
+)
+
+// load returns the active tables, building the embedded ones on first use.
+// A defect in the embedded data panics here, which every test exercises.
+func load() *tables {
+	activeOnce.Do(func() {
+		if active.Load() != nil {
+			return
+		}
+		t, err := build(dataFS.ReadFile)
+		if err != nil {
+			panic("codes: embedded tables: " + err.Error())
+		}
+		active.CompareAndSwap(nil, t)
+	})
+	return active.Load()
+}
+
+// build parses every table through read (a file name under data/ → its
+// bytes).
+func build(read func(name string) ([]byte, error)) (t *tables, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			t, err = nil, fmt.Errorf("%v", r)
+		}
+	}()
+	rows := func(name string) func(yield func([]string) bool) { return rowsOf(read, name) }
+	t = &tables{
 		cvx:        map[string]CVX{},
 		groups:     map[string][]string{},
 		groupNames: map[string]string{},
@@ -137,17 +171,19 @@ var load = sync.OnceValue(func() *tables {
 		}
 		t.text[name] = m
 	}
-	return t
-})
+	if len(t.cvx) == 0 || len(t.mvx) == 0 {
+		return nil, errors.New("empty CVX or MVX table")
+	}
+	return t, nil
+}
 
-// rows yields the tab-separated rows of an embedded file, header skipped.
-// A missing file is a build defect; it panics on first use, which every
-// test of this package exercises.
-func rows(name string) func(yield func([]string) bool) {
+// rowsOf yields the tab-separated rows of a table file, header skipped. A
+// missing file panics; build turns that into its error.
+func rowsOf(read func(string) ([]byte, error), name string) func(yield func([]string) bool) {
 	return func(yield func([]string) bool) {
-		b, err := dataFS.ReadFile(name)
+		b, err := read(name)
 		if err != nil {
-			panic("codes: embedded table missing: " + name)
+			panic("table missing: " + name)
 		}
 		sc := bufio.NewScanner(bytes.NewReader(b))
 		sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
