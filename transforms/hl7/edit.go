@@ -3,6 +3,7 @@ package hl7
 import (
 	"bytes"
 	"fmt"
+	"math"
 	"strconv"
 )
 
@@ -89,7 +90,44 @@ func (m *Message) set(ps string, p path, v string) (*Message, error) {
 			})
 		})
 	})
-	return m.splice(int(si.off), int(si.end), seg)
+	return m.replaceSegment(i, seg)
+}
+
+// replaceSegment returns a copy of m whose segment i (an index into
+// m.index()) is seg. An edit inside a segment that brings no line break or
+// framing byte cannot change the message's structure, so the copy's segment
+// index is m's, shifted after segment i, instead of a new parse: a chain of
+// field edits costs a copy each, not a copy and two scans. Anything else
+// takes the full re-parse.
+func (m *Message) replaceSegment(i int, seg []byte) (*Message, error) {
+	idx := m.index()
+	si := idx[i]
+	delta := len(seg) - int(si.end-si.off)
+	if bytes.ContainsAny(seg, "\r\n\x0b\x1c") || int64(len(m.raw))+int64(delta) > math.MaxInt32 {
+		return m.splice(int(si.off), int(si.end), seg)
+	}
+	out := make([]byte, 0, len(m.raw)+delta)
+	out = append(out, m.raw[:si.off]...)
+	out = append(out, seg...)
+	out = append(out, m.raw[si.end:]...)
+	nm := &Message{raw: out, d: m.d, msh: m.msh}
+	nm.once.Do(func() {
+		if len(idx) <= inlineSegs {
+			nm.segs = nm.inline[:len(idx)]
+		} else {
+			nm.segs = make([]segIndex, len(idx))
+		}
+		copy(nm.segs, idx)
+		d := int32(delta)
+		nm.segs[i].end += d
+		nm.segs[i].next += d
+		for j := i + 1; j < len(nm.segs); j++ {
+			nm.segs[j].off += d
+			nm.segs[j].end += d
+			nm.segs[j].next += d
+		}
+	})
+	return nm, nil
 }
 
 // replaceNth returns b with its element n (1-based, split by sep) replaced by

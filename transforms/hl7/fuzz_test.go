@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 )
@@ -144,6 +145,9 @@ func FuzzEdit(f *testing.F) {
 		m2, err := Parse(bytes.Clone(e.Encode()))
 		if err != nil {
 			t.Fatalf("edited message does not parse: %v", err)
+		}
+		if !slices.Equal(e.index(), m2.index()) || e.d != m2.d || e.msh != m2.msh {
+			t.Fatalf("Set(%q): the edited message's index %v differs from a fresh parse's %v", path, e.index(), m2.index())
 		}
 		if got, ok, err := m2.Get(path); got != value || !ok || err != nil {
 			t.Fatalf("Get(%q) after Set = %q, %v, %v; want %q", path, got, ok, err, value)
