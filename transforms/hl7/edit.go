@@ -257,3 +257,62 @@ func (m *Message) terminator() []byte {
 	}
 	return []byte("\r")
 }
+
+// Piece is one segment of the message Rebuild makes: segment Orig of the
+// original (0-based, in Segments order), or, when Orig is negative, the
+// new segment Text (wire form in the message's delimiters, without
+// terminator).
+type Piece struct {
+	Orig int
+	Text []byte
+}
+
+// Rebuild returns a copy of m made of pieces, in order, in one copy: for
+// steps that insert, reorder or rewrite several segments at once. pieces[0]
+// must be the MSH (Orig 0). The bytes before the MSH and after the last
+// segment stay; the j-th segment of the result keeps the terminator (and
+// any blank or batch lines) that followed the j-th original segment, so
+// reordering moves segments, not line endings; a slot the original did not
+// have gets the message's dominant terminator. The result is parsed as
+// Parse does.
+func (m *Message) Rebuild(pieces []Piece) (*Message, error) {
+	idx := m.index()
+	if len(pieces) == 0 || pieces[0].Orig != 0 {
+		return nil, fmt.Errorf("rebuild: the first piece must be the MSH: %w", ErrReadOnly)
+	}
+	last := len(idx) - 1
+	size := len(m.raw) + 8
+	for _, p := range pieces {
+		if p.Orig > last {
+			return nil, fmt.Errorf("rebuild: segment %d of %d: %w", p.Orig, len(idx), ErrNotFound)
+		}
+		size += len(p.Text)
+	}
+	raw := m.raw
+	out := make([]byte, 0, size)
+	out = append(out, raw[:idx[0].off]...)
+	var dom []byte
+	for j, p := range pieces {
+		if p.Orig >= 0 {
+			si := idx[p.Orig]
+			out = append(out, raw[si.off:si.end]...)
+		} else {
+			out = append(out, p.Text...)
+		}
+		switch {
+		case j == len(pieces)-1:
+			out = append(out, raw[idx[last].end:]...)
+		case j < last && idx[j].next > idx[j].end:
+			out = append(out, raw[idx[j].end:idx[j+1].off]...)
+		default:
+			if dom == nil {
+				dom = m.terminator()
+			}
+			out = append(out, dom...)
+			if j < last {
+				out = append(out, raw[idx[j].next:idx[j+1].off]...)
+			}
+		}
+	}
+	return Parse(out)
+}

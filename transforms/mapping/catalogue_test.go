@@ -472,20 +472,6 @@ func TestLayoutKeepsBatchAndTrailingBytes(t *testing.T) {
 	}
 }
 
-func TestLocateFallsBackToContents(t *testing.T) {
-	raw := []byte("MSH|1\rPID|1\rPID|1\r")
-	copied := []byte("PID|1") // not a sub-slice of raw
-	if got := locate(raw, 6, copied); got != 6 {
-		t.Errorf("locate = %d, want 6", got)
-	}
-	if got := locate(raw, 6, raw[12:17]); got != 12 {
-		t.Errorf("locate by identity = %d, want 12", got)
-	}
-	if got := locate(raw, 13, copied); got != -1 {
-		t.Errorf("locate past the end = %d, want -1", got)
-	}
-}
-
 // TestCatalogueConcurrent runs a chain of every new kind on one shared
 // message from many goroutines (run with -race).
 func TestCatalogueConcurrent(t *testing.T) {

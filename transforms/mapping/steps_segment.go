@@ -1,7 +1,6 @@
 package mapping
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -54,7 +53,7 @@ func (s addSegmentStep) Apply(_ context.Context, m *hl7.Message) (*hl7.Message, 
 	if err != nil {
 		return nil, err
 	}
-	seg := piece{orig: -1} // its bytes are made only when needed
+	seg := piece{Orig: -1} // its bytes are made only when needed
 	var buf [inlineSegs + 8]piece
 	items := buf[:0]
 	switch {
@@ -66,7 +65,7 @@ func (s addSegmentStep) Apply(_ context.Context, m *hl7.Message) (*hl7.Message, 
 			return m, nil
 		}
 		for i := range l.segs {
-			items = append(items, piece{orig: i})
+			items = append(items, piece{Orig: i})
 			if i == last || s.all && l.named(i, s.after) {
 				items = append(items, seg)
 			}
@@ -80,13 +79,13 @@ func (s addSegmentStep) Apply(_ context.Context, m *hl7.Message) (*hl7.Message, 
 			if i == first || s.all && l.named(i, s.before) {
 				items = append(items, seg)
 			}
-			items = append(items, piece{orig: i})
+			items = append(items, piece{Orig: i})
 		}
 	}
 	b := []byte(translate(s.text, m.Delims()))
 	for i := range items {
-		if items[i].orig < 0 {
-			items[i].b = b
+		if items[i].Orig < 0 {
+			items[i].Text = b
 		}
 	}
 	return l.build(m, items)
@@ -167,9 +166,9 @@ func (s moveSegmentStep) Apply(_ context.Context, m *hl7.Message) (*hl7.Message,
 	moved, rest := movedBuf[:0], restBuf[:0]
 	for i := range l.segs {
 		if l.named(i, s.segment) {
-			moved = append(moved, piece{orig: i})
+			moved = append(moved, piece{Orig: i})
 		} else {
-			rest = append(rest, piece{orig: i})
+			rest = append(rest, piece{Orig: i})
 		}
 	}
 	if len(moved) == 0 {
@@ -178,9 +177,9 @@ func (s moveSegmentStep) Apply(_ context.Context, m *hl7.Message) (*hl7.Message,
 	at := -1 // insert before rest[at]
 	for k, p := range rest {
 		switch {
-		case s.after != "" && l.named(p.orig, s.after):
+		case s.after != "" && l.named(p.Orig, s.after):
 			at = k + 1
-		case s.before != "" && l.named(p.orig, s.before) && at < 0:
+		case s.before != "" && l.named(p.Orig, s.before) && at < 0:
 			at = k
 		}
 	}
@@ -199,7 +198,7 @@ func (s moveSegmentStep) Apply(_ context.Context, m *hl7.Message) (*hl7.Message,
 // inOrder reports whether items are the original segments in their order.
 func inOrder(items []piece) bool {
 	for i, p := range items {
-		if p.orig != i {
+		if p.Orig != i {
 			return false
 		}
 	}
@@ -210,26 +209,20 @@ func inOrder(items []piece) bool {
 // it) hold without a heap allocation; a 2 KB VXU has about 20.
 const inlineSegs = 40
 
-// layout lists the segments of a message and, once placed, where each one
-// lies in the wire bytes. It lives on the stack, its segments in a stack
-// array of the caller's (see loadLayout).
+// layout lists the IDs of a message's segments, for the segment steps to
+// decide what to do; hl7.Message.Rebuild then makes the new message in one
+// copy.
 type layout struct {
-	raw    []byte
-	segs   []segSpan
-	placed bool
+	segs []segSpan
 }
 
-// segSpan is one segment: its ID and, once placed, raw[start:end] its bytes
-// without terminator and raw[end:next] its terminator (empty for a last
-// segment without one).
+// segSpan is one segment's ID.
 type segSpan struct {
-	id               [3]byte
-	start, end, next int
+	id [3]byte
 }
 
 // loadLayout lists the segments of m into buf (a stack array of the
-// caller's). It is cheap (no search): steps call it to decide, and place
-// (through build) only when they rebuild.
+// caller's).
 func loadLayout(m *hl7.Message, buf []segSpan) (layout, error) {
 	segs := buf[:0]
 	for s := range m.Segments() {
@@ -240,64 +233,7 @@ func loadLayout(m *hl7.Message, buf []segSpan) (layout, error) {
 	if len(segs) == 0 {
 		return layout{}, errors.New("mapping: message has no segments")
 	}
-	return layout{raw: m.Raw(), segs: segs}, nil
-}
-
-// place finds every segment of m (the message loaded) in the wire bytes.
-// Segment.Raw is a sub-slice of the message's bytes, so a segment is found
-// where its first byte is; should the hl7 package ever copy, the first
-// match of its bytes after the previous segment is taken.
-func (l *layout) place(m *hl7.Message) error {
-	if l.placed {
-		return nil
-	}
-	raw, pos, i := l.raw, 0, 0
-	for seg := range m.Segments() {
-		b := seg.Raw()
-		if i >= len(l.segs) {
-			break
-		}
-		s := &l.segs[i]
-		i++
-		s.start = locate(raw, pos, b)
-		if s.start < 0 {
-			return errors.New("mapping: segment not found in the message bytes")
-		}
-		s.end = s.start + len(b)
-		s.next = s.end
-		if s.next < len(raw) && raw[s.next] == '\r' {
-			s.next++
-		}
-		if s.next < len(raw) && raw[s.next] == '\n' && (s.next == s.end || raw[s.next-1] == '\r') {
-			s.next++
-		}
-		pos = s.end
-	}
-	l.placed = true
-	return nil
-}
-
-// locate returns the offset of seg in raw at or after from: the position
-// of seg's own first byte, else the first match of its contents, else -1.
-func locate(raw []byte, from int, seg []byte) int {
-	if len(seg) == 0 {
-		return -1
-	}
-	first := -1
-	for k := from; k <= len(raw)-len(seg); k++ {
-		i := bytes.Index(raw[k:], seg)
-		if i < 0 {
-			break
-		}
-		k += i
-		if first < 0 {
-			first = k
-		}
-		if &raw[k] == &seg[0] {
-			return k
-		}
-	}
-	return first
+	return layout{segs: segs}, nil
 }
 
 func (l *layout) named(i int, name string) bool {
@@ -322,88 +258,21 @@ func (l *layout) lastNamed(name string) int {
 	return -1
 }
 
-// seg returns the bytes of segment i; the layout is placed.
-func (l *layout) seg(i int) []byte { return l.raw[l.segs[i].start:l.segs[i].end] }
+// piece is one segment of a rebuilt message: original segment Orig, or the
+// new bytes Text when Orig is -1.
+type piece = hl7.Piece
 
-// piece is one segment of a rebuilt message: original segment orig, or the
-// new bytes b when orig is -1.
-type piece struct {
-	orig int
-	b    []byte
-}
-
-func pieceOf(b []byte) piece { return piece{orig: -1, b: b} }
+func pieceOf(b []byte) piece { return piece{Orig: -1, Text: b} }
 
 // pieces appends every original segment, in order.
 func (l *layout) pieces(items []piece) []piece {
 	for i := range l.segs {
-		items = append(items, piece{orig: i})
+		items = append(items, piece{Orig: i})
 	}
 	return items
 }
 
-// terminator returns the terminator the message uses most (CR on a tie),
-// as the hl7 package does for InsertSegment. The layout is placed.
-func (l *layout) terminator() []byte {
-	var cr, lf, crlf int
-	for _, s := range l.segs {
-		switch string(l.raw[s.end:s.next]) {
-		case "\r":
-			cr++
-		case "\n":
-			lf++
-		case "\r\n":
-			crlf++
-		}
-	}
-	switch {
-	case lf > cr && lf >= crlf:
-		return []byte("\n")
-	case crlf > cr && crlf > lf:
-		return []byte("\r\n")
-	}
-	return []byte("\r")
-}
-
-// build returns the message made of items, m being the message loaded. The bytes before the first
-// segment and after the last one's terminator stay; slot j (the j-th
-// segment of the result) keeps the terminator and the blank or batch lines
-// that followed slot j in the original, so reordering moves segments, not
-// line endings; a slot the original did not have gets the dominant
-// terminator. items[0] must be the MSH segment.
+// build returns m made of items (see hl7.Message.Rebuild).
 func (l *layout) build(m *hl7.Message, items []piece) (*hl7.Message, error) {
-	if err := l.place(m); err != nil {
-		return nil, err
-	}
-	raw, segs := l.raw, l.segs
-	last := len(segs) - 1
-	size := len(raw) + 8
-	for _, p := range items {
-		size += len(p.b)
-	}
-	out := make([]byte, 0, size)
-	out = append(out, raw[:segs[0].start]...)
-	var dom []byte
-	for j, p := range items {
-		if p.orig >= 0 {
-			out = append(out, l.seg(p.orig)...)
-		} else {
-			out = append(out, p.b...)
-		}
-		switch {
-		case j == len(items)-1:
-			out = append(out, raw[segs[last].end:]...)
-		case j < last && segs[j].next > segs[j].end:
-			out = append(out, raw[segs[j].end:segs[j+1].start]...)
-		default:
-			if dom == nil {
-				dom = l.terminator()
-			}
-			out = append(out, dom...)
-			if j < last {
-				out = append(out, raw[segs[j].next:segs[j+1].start]...)
-			}
-		}
-	}
-	return hl7.Parse(out)
+	return m.Rebuild(items)
 }
