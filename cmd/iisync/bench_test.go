@@ -1,10 +1,8 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -102,32 +100,8 @@ func startBenchEngine(b *testing.B) *benchEngine {
 }
 
 // startACKPeer is the destination: an MLLP server that answers AA to every
-// message and stores nothing. It returns its address.
-func startACKPeer(b *testing.B) string {
-	b.Helper()
-	h := mllp.HandlerFunc(func(_ context.Context, r *mllp.Request) []byte {
-		m, err := hl7.Parse(bytes.Clone(r.Payload))
-		if err != nil {
-			return nil
-		}
-		return hl7.BuildACK(m, "AA", nil, hl7.ACKOptions{})
-	})
-	srv, err := mllp.New(mllp.Config{Addr: "127.0.0.1:0"}, h, zerolog.Nop())
-	if err != nil {
-		b.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	go func() { _ = srv.Serve(ln) }()
-	b.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(ctx)
-	})
-	return ln.Addr().String()
-}
+// message and keeps nothing.
+func startACKPeer(b *testing.B) string { return startAcker(b, nil) }
 
 // newBenchSender is one client connection to addr.
 func newBenchSender(b *testing.B, addr string) *mllp.Sender {

@@ -114,13 +114,7 @@ type classifyDoc struct {
 // content but no MSH line (a plain-text "SUCCESS", an HTML error page) is
 // one message, which classifies as unknown; so does an empty file.
 func readResponses(stdin io.Reader, name string) ([]fileMessage, error) {
-	var data []byte
-	var err error
-	if name == "-" {
-		data, err = io.ReadAll(stdin)
-	} else {
-		data, err = os.ReadFile(name)
-	}
+	data, err := readInput(stdin, name)
 	if err != nil {
 		return nil, err
 	}

@@ -25,13 +25,7 @@ func (f fileMessage) where() string { return fmt.Sprintf("%s #%d", f.file, f.ind
 func readMessages(stdin io.Reader, names []string) ([]fileMessage, error) {
 	var out []fileMessage
 	for _, name := range names {
-		var data []byte
-		var err error
-		if name == "-" {
-			data, err = io.ReadAll(stdin)
-		} else {
-			data, err = os.ReadFile(name)
-		}
+		data, err := readInput(stdin, name)
 		if err != nil {
 			return nil, err
 		}
@@ -40,6 +34,14 @@ func readMessages(stdin io.Reader, names []string) ([]fileMessage, error) {
 		}
 	}
 	return out, nil
+}
+
+// readInput reads the named file, or stdin for "-".
+func readInput(stdin io.Reader, name string) ([]byte, error) {
+	if name == "-" {
+		return io.ReadAll(stdin)
+	}
+	return os.ReadFile(name)
 }
 
 // splitMessages splits a file's bytes into messages. MLLP-framed content is

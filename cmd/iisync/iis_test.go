@@ -31,16 +31,28 @@ type ehrListener struct {
 func startEHR(t testing.TB) *ehrListener {
 	t.Helper()
 	l := &ehrListener{got: map[string]string{}}
+	l.addr = startAcker(t, func(m *hl7.Message) {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		l.got[m.Value("MSA-2")] = m.Value("MSA-1")
+		l.all = append(l.all, m.Raw())
+	})
+	return l
+}
+
+// startAcker runs an MLLP server on loopback that answers AA to every
+// message that parses (after handing it to seen, if set) until the test
+// ends, and returns its address.
+func startAcker(t testing.TB, seen func(*hl7.Message)) string {
+	t.Helper()
 	h := mllp.HandlerFunc(func(_ context.Context, r *mllp.Request) []byte {
-		b := bytes.Clone(r.Payload)
-		m, err := hl7.Parse(b)
+		m, err := hl7.Parse(bytes.Clone(r.Payload))
 		if err != nil {
 			return nil
 		}
-		l.mu.Lock()
-		l.got[m.Value("MSA-2")] = m.Value("MSA-1")
-		l.all = append(l.all, b)
-		l.mu.Unlock()
+		if seen != nil {
+			seen(m)
+		}
 		return hl7.BuildACK(m, "AA", nil, hl7.ACKOptions{})
 	})
 	srv, err := mllp.New(mllp.Config{Addr: "127.0.0.1:0"}, h, zerolog.Nop())
@@ -57,8 +69,7 @@ func startEHR(t testing.TB) *ehrListener {
 		defer cancel()
 		_ = srv.Shutdown(ctx)
 	})
-	l.addr = ln.Addr().String()
-	return l
+	return ln.Addr().String()
 }
 
 func (l *ehrListener) returns() map[string]string {
