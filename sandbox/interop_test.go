@@ -1,14 +1,12 @@
 package sandbox
 
 import (
+	"github.com/iisync/iisync/internal/peertest"
+
 	"bytes"
 	"context"
-	"encoding/json"
-	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -21,24 +19,8 @@ import (
 
 func soapPeerClient(t *testing.T) (node, dir string) {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("interop: skipped under -short (starts node processes)")
-	}
-	root := os.Getenv("IISYNC_PEERS")
-	if root == "" {
-		root = "/var/tmp/iisync-peers"
-	}
-	dir = filepath.Join(root, "soap-peer")
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Skip("interop: node is not on PATH; install the SOAP peers to run this test")
-	}
-	for _, f := range []string{"client.js", "node_modules/soap/package.json", "../cdc-iis.wsdl"} {
-		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
-			t.Skipf("interop: SOAP peer not installed: %s is missing (set IISYNC_PEERS or run ../shared/peers/install.sh)", filepath.Join(dir, f))
-		}
-	}
-	return node, dir
+	root := peertest.Dir(t, "soap-peer/client.js", "soap-peer/node_modules/soap/package.json", "cdc-iis.wsdl")
+	return peertest.Node(t), filepath.Join(root, "soap-peer")
 }
 
 // peerResult is one line of client.js --json output.
@@ -53,35 +35,10 @@ type peerResult struct {
 	} `json:"error"`
 }
 
-func runClientJS(t *testing.T, node, dir string, args ...string) (int, []peerResult) {
+func runClientJS(t *testing.T, _, dir string, args ...string) (int, []peerResult) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, node, append([]string{"client.js", "--json"}, args...)...)
-	cmd.Dir = dir
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	code := 0
-	var ee *exec.ExitError
-	switch {
-	case errors.As(err, &ee):
-		code = ee.ExitCode()
-	case err != nil:
-		t.Fatalf("client.js: %v", err)
-	}
-	var res []peerResult
-	for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
-		if line == "" {
-			continue
-		}
-		var r peerResult
-		if err := json.Unmarshal([]byte(line), &r); err != nil {
-			t.Fatalf("client.js printed %q (stderr %q)", line, errb.String())
-		}
-		res = append(res, r)
-	}
-	return code, res
+	code, stdout, _ := peertest.RunNode(t, dir, "client.js", append([]string{"--json"}, args...)...)
+	return code, peertest.JSONLines[peerResult](t, stdout)
 }
 
 // TestInteropPeerClientToSandbox: node-soap's client runs connectivityTest

@@ -6,6 +6,8 @@ package main
 // $IISYNC_PEERS) and skip with a message otherwise.
 
 import (
+	"github.com/iisync/iisync/internal/peertest"
+
 	"context"
 	"fmt"
 	"net"
@@ -21,17 +23,7 @@ import (
 // peersDir returns the installed peers folder or skips the test.
 func peersDir(t *testing.T) string {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("interop tests skip under -short")
-	}
-	dir := os.Getenv("IISYNC_PEERS")
-	if dir == "" {
-		dir = "/var/tmp/iisync-peers"
-	}
-	if _, err := os.Stat(filepath.Join(dir, "simple-hl7", "node_modules")); err != nil {
-		t.Skipf("MLLP peers not installed in %s (IISYNC_PEERS); install with ../shared/peers/install.sh %s", dir, dir)
-	}
-	return dir
+	return peertest.Dir(t, "simple-hl7/node_modules")
 }
 
 func needCommand(t *testing.T, name string) {

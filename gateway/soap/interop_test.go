@@ -7,9 +7,10 @@ package soap
 // without node on PATH, or under -short, the tests skip.
 
 import (
+	"github.com/iisync/iisync/internal/peertest"
+
 	"bufio"
 	"bytes"
-	"context"
 	"crypto/tls"
 	"encoding/json"
 	"errors"
@@ -33,24 +34,9 @@ import (
 // soapPeer returns the node binary and the soap-peer directory, or skips.
 func soapPeer(t *testing.T) (node, dir string) {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("interop: skipped under -short (starts node processes)")
-	}
-	root := os.Getenv("IISYNC_PEERS")
-	if root == "" {
-		root = "/var/tmp/iisync-peers"
-	}
-	dir = filepath.Join(root, "soap-peer")
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Skipf("interop: node is not on PATH; install the SOAP peers (peers README §1) to run this test")
-	}
-	for _, f := range []string{"server.js", "client.js", "certs/server.crt", "node_modules/soap/package.json", "../cdc-iis.wsdl", "../common/hl7file.js"} {
-		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
-			t.Skipf("interop: SOAP peer not installed: %s is missing (set IISYNC_PEERS or run the peers' install.sh)", filepath.Join(dir, f))
-		}
-	}
-	return node, dir
+	root := peertest.Dir(t, "soap-peer/server.js", "soap-peer/client.js", "soap-peer/certs/server.crt",
+		"soap-peer/node_modules/soap/package.json", "cdc-iis.wsdl", "common/hl7file.js")
+	return peertest.Node(t), filepath.Join(root, "soap-peer")
 }
 
 // peerIIS is a running node-soap test IIS.
@@ -314,35 +300,10 @@ type peerClientResult struct {
 
 // runPeerClient runs client.js with args (--json added) and returns its
 // exit code and results.
-func runPeerClient(t *testing.T, node, dir string, args ...string) (int, []peerClientResult, string) {
+func runPeerClient(t *testing.T, _, dir string, args ...string) (int, []peerClientResult, string) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, node, append([]string{"client.js", "--json"}, args...)...)
-	cmd.Dir = dir
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	code := 0
-	var ee *exec.ExitError
-	switch {
-	case errors.As(err, &ee):
-		code = ee.ExitCode()
-	case err != nil:
-		t.Fatalf("client.js: %v", err)
-	}
-	var res []peerClientResult
-	for _, line := range strings.Split(strings.TrimSpace(stdout.String()), "\n") {
-		if line == "" {
-			continue
-		}
-		var r peerClientResult
-		if err := json.Unmarshal([]byte(line), &r); err != nil {
-			t.Fatalf("client.js printed %q (stderr %q)", line, stderr.String())
-		}
-		res = append(res, r)
-	}
-	return code, res, stdout.String() + stderr.String()
+	code, stdout, stderr := peertest.RunNode(t, dir, "client.js", append([]string{"--json"}, args...)...)
+	return code, peertest.JSONLines[peerClientResult](t, stdout), stdout + stderr
 }
 
 // TestInteropPeerClientToServer runs the node-soap client against our
