@@ -32,27 +32,25 @@ func buildIISDestination(cfg DestinationConfig, _ zerolog.Logger) (Destination, 
 // SecurityFault retried can lock the registry account, and a message too
 // large or an unsupported operation will not change. The exception is the
 // IZ Gateway's DestinationConnectionFault: the hub could not reach the
-// registry, which is as passing as a refused connection. A
-// transport failure the SOAP client already retried within the attempt
-// is retried by the queue with its backoff, unless it is a TLS
-// verification failure or a request XML cannot carry.
+// registry, which is as passing as a refused connection. A transport
+// failure is retried by the queue when the SOAP client's own policy calls
+// it passing (soap.TransportError.Retryable).
 func (d *iisDestination) Send(ctx context.Context, payload []byte) ([]byte, bool, error) {
 	r, err := d.client.Submit(ctx, payload)
 	if err == nil {
 		return r.Message, false, nil
 	}
-	var fault *soap.Fault
+	var (
+		fault *soap.Fault
+		te    *soap.TransportError
+	)
 	switch {
 	case errors.As(err, &fault):
 		return nil, fault.Kind == soap.FaultDestinationConnection, err
-	case errors.Is(err, soap.ErrInvalidChar):
-		return nil, false, err
+	case errors.As(err, &te):
+		return nil, te.Retryable, err
 	}
-	var te *soap.TransportError
-	if errors.As(err, &te) && te.HTTPStatus != 0 && !retryableStatus(te.HTTPStatus) {
-		return nil, false, err
-	}
-	return nil, retryableTransport(err), err
+	return nil, false, err // a request XML cannot carry: it will not change
 }
 
 // Ping runs the registry's connectivityTest with echo.

@@ -236,11 +236,11 @@ func (st *callState) outcome(ctx context.Context, redacted string) error {
 	te := &TransportError{Attempts: st.attempts, HTTPStatus: st.status}
 	switch {
 	case ctx.Err() != nil:
-		te.Err = context.Cause(ctx)
+		te.Err, te.Retryable = context.Cause(ctx), true // out of time, not refused
 	case st.err != nil:
-		te.Err = redactURL(st.err, redacted)
+		te.Err, te.Retryable = redactURL(st.err, redacted), retryableError(st.err)
 	case st.status < 200 || st.status > 299:
-		te.Err = ErrHTTPStatus
+		te.Err, te.Retryable = ErrHTTPStatus, retryableStatus(st.status)
 	case st.perr != nil:
 		te.Err = st.perr
 	default:

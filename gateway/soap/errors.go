@@ -179,6 +179,12 @@ type TransportError struct {
 	Attempts   int
 	HTTPStatus int   // 0 when no HTTP response
 	Err        error // cause; never contains the request body or password
+	// Retryable reports whether the client's retry policy counts the last
+	// attempt's outcome as passing (a timeout, a connection failure, 429 or
+	// a 5xx without a fault), so a caller with its own, longer retries —
+	// the engine's queue — may try again later. It is false for a TLS
+	// verification failure, another 4xx, or a reply that is not SOAP.
+	Retryable bool
 }
 
 // Error describes the cause, the attempts and the last HTTP status.
