@@ -63,7 +63,7 @@ func TestDemo(t *testing.T) {
 func TestAgreesWithSandbox(t *testing.T) {
 	acks, err := filepath.Glob("../../sandbox/testdata/golden/*.ack")
 	if err != nil || len(acks) == 0 {
-		t.Skip("no sandbox golden ACKs")
+		t.Fatalf("no sandbox golden ACKs (%v): they are part of the repository", err)
 	}
 	// The sandbox judged "in the future" on the day it ran; the samples
 	// are all older than goldenNow.
