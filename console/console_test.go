@@ -47,6 +47,19 @@ type fixture struct {
 
 func newFixture(t *testing.T, token string, start bool) *fixture {
 	t.Helper()
+	return newFixtureWith(t, token, start, func(dir string) channels.ChannelConfig {
+		return channels.ChannelConfig{
+			Destinations: []channels.DestinationConfig{{
+				Name: "archive", File: &channels.FileDestinationConfig{Dir: filepath.Join(dir, "out")},
+			}},
+		}
+	})
+}
+
+// newFixtureWith is newFixture with the channel's destinations and return
+// from channel(dir) (its name and HTTP source are set here).
+func newFixtureWith(t *testing.T, token string, start bool, channel func(dir string) channels.ChannelConfig) *fixture {
+	t.Helper()
 	dir := t.TempDir()
 	logs := &phitest.LogBuffer{}
 	log := zerolog.New(logs)
@@ -56,13 +69,9 @@ func newFixture(t *testing.T, token string, start bool) *fixture {
 	}
 	reg := prometheus.NewRegistry()
 	mux := http.NewServeMux()
-	cfg := channels.Config{Channels: []channels.ChannelConfig{{
-		Name:   "vxu-in",
-		Source: channels.SourceConfig{HTTP: &channels.HTTPSourceConfig{}},
-		Destinations: []channels.DestinationConfig{{
-			Name: "archive", File: &channels.FileDestinationConfig{Dir: filepath.Join(dir, "out")},
-		}},
-	}}}.WithDefaults()
+	ch := channel(dir)
+	ch.Name, ch.Source = "vxu-in", channels.SourceConfig{HTTP: &channels.HTTPSourceConfig{}}
+	cfg := channels.Config{Channels: []channels.ChannelConfig{ch}}.WithDefaults()
 	eng, err := channels.New(cfg, st, log, channels.Options{PatientKey: patientKey, Registerer: reg, HTTPMux: mux})
 	if err != nil {
 		t.Fatal(err)

@@ -15,11 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/rs/zerolog"
-
 	"github.com/iisync/iisync/channels"
-	"github.com/iisync/iisync/channels/store"
 	"github.com/iisync/iisync/conf/field"
 	"github.com/iisync/iisync/console"
 	"github.com/iisync/iisync/gateway/mllp"
@@ -85,59 +81,19 @@ func newPingFixture(t *testing.T, token string) (*fixture, *pingRegistry) {
 			URL: url, CAFile: ca, Username: "ehr", Password: field.NewSecret(pingPassword), FacilityID: "FAC",
 			Timeout: 5 * time.Second, MaxRetries: -1}}}
 	}
-	dir := t.TempDir()
-	logs := &phitest.LogBuffer{}
-	log := zerolog.New(logs)
-	st, err := store.Open(store.Config{Path: filepath.Join(dir, "store"), CreateKey: true}, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg2 := prometheus.NewRegistry()
-	mux := http.NewServeMux()
-	cfg := channels.Config{Channels: []channels.ChannelConfig{{
-		Name:   "vxu-in",
-		Source: channels.SourceConfig{HTTP: &channels.HTTPSourceConfig{}},
-		Destinations: []channels.DestinationConfig{
-			iisDest("iis", url, ca),
-			iisDest("untrusted", url, ""),
-			iisDest("down", "https://"+unusedAddr(t)+"/IISService", ""),
-			{Name: "archive", File: &channels.FileDestinationConfig{Dir: filepath.Join(dir, "out")}},
-		},
-		Return: &channels.ReturnConfig{MLLP: mllp.SenderConfig{Addr: unusedAddr(t)}},
-	}}}.WithDefaults()
-	eng, err := channels.New(cfg, st, log, channels.Options{PatientKey: patientKey, Registerer: reg2, HTTPMux: mux})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := console.New(console.Config{Addr: "127.0.0.1:0", Token: field.NewSecret(token), PatientKey: patientKey}, eng, reg2, mux, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
-	if err := eng.Start(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	f := &fixture{url: "http://" + ln.Addr().String(), eng: eng, st: st, logs: logs, srv: srv}
+	f := newFixtureWith(t, token, true, func(dir string) channels.ChannelConfig {
+		return channels.ChannelConfig{
+			Destinations: []channels.DestinationConfig{
+				iisDest("iis", url, ca),
+				iisDest("untrusted", url, ""),
+				iisDest("down", "https://"+unusedAddr(t)+"/IISService", ""),
+				{Name: "archive", File: &channels.FileDestinationConfig{Dir: filepath.Join(dir, "out")}},
+			},
+			Return: &channels.ReturnConfig{MLLP: mllp.SenderConfig{Addr: unusedAddr(t)}},
+		}
+	})
 	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil {
-			t.Error(err)
-		}
-		if err := <-served; err != http.ErrServerClosed {
-			t.Errorf("Serve returned %v, want http.ErrServerClosed", err)
-		}
-		if err := eng.Shutdown(ctx); err != nil {
-			t.Error(err)
-		}
-		_ = st.Close()
-		phitest.Check(t, "log output", logs.String())
-		if strings.Contains(logs.String(), pingPassword) {
+		if strings.Contains(f.logs.String(), pingPassword) {
 			t.Error("log output holds the registry password")
 		}
 	})
