@@ -64,10 +64,8 @@ func registerStoreMetrics(reg prometheus.Registerer, st *store.Store) {
 		return func() float64 { return f(st.WriterStats()) }
 	}
 	for _, c := range []prometheus.Collector{
-		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "iisync_store_commits_total", Help: "Badger transactions of the store's group-commit writer."},
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "iisync_store_commits_total", Help: "Group commits of the store: one Badger transaction and one journal fdatasync each."},
 			stat(func(w store.WriterStats) float64 { return float64(w.Commits) })),
-		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "iisync_store_syncs_total", Help: "Journal fdatasyncs; each makes every batch that waited for it durable."},
-			stat(func(w store.WriterStats) float64 { return float64(w.Syncs) })),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "iisync_store_commit_ops_total", Help: "Store writes (message commits, delivery outcomes, retries) carried by those group commits."},
 			stat(func(w store.WriterStats) float64 { return float64(w.Ops) })),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "iisync_store_commit_seconds_total", Help: "Time from each batch's Badger commit start to its callers' answer, summed."},

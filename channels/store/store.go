@@ -66,7 +66,6 @@ type Store struct {
 type writerStats struct {
 	batches, ops, syncNanos   atomic.Int64
 	badgerNanos, journalNanos atomic.Int64 // the two halves of syncNanos, run side by side
-	syncs                     atomic.Int64 // journal syncs
 }
 
 // WriterStats are cumulative counters of the group-commit writer since Open.
@@ -74,7 +73,6 @@ type writerStats struct {
 type WriterStats struct {
 	Commits     int64         // Badger transactions committed (each with one journal sync)
 	Ops         int64         // calls (Commit, Deliver, Retry...) those transactions carried
-	Syncs       int64         // journal fdatasyncs
 	CommitTime  time.Duration // journal sync and Badger commit, which run side by side
 	BadgerTime  time.Duration // the Badger half of CommitTime
 	JournalTime time.Duration // the journal append + fdatasync half of CommitTime
@@ -84,7 +82,7 @@ type WriterStats struct {
 // after Close.
 func (s *Store) WriterStats() WriterStats {
 	return WriterStats{
-		Commits: s.stats.batches.Load(), Ops: s.stats.ops.Load(), Syncs: s.stats.syncs.Load(),
+		Commits: s.stats.batches.Load(), Ops: s.stats.ops.Load(),
 		CommitTime:  time.Duration(s.stats.syncNanos.Load()),
 		BadgerTime:  time.Duration(s.stats.badgerNanos.Load()),
 		JournalTime: time.Duration(s.stats.journalNanos.Load()),
@@ -520,7 +518,6 @@ retry:
 			defer close(jdone)
 			if len(muts) > 0 {
 				jerr = s.jr.append(muts)
-				s.stats.syncs.Add(1)
 			}
 			s.stats.journalNanos.Add(int64(time.Since(t0)))
 		}()
