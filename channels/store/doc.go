@@ -41,6 +41,9 @@
 //	                                time, with a TTL of the dedupe window
 //	p/content/<channel>             content pruner's cursor (time+ID of the
 //	                                last time index entry it passed)
+//	r/<kind>\x00<key>               records (records.go): the Sync Registry's
+//	                                charts, links, sessions and audit trail;
+//	                                retention does not touch them
 //
 // Beside the database, journal.redo holds the redo records written since
 // the last checkpoint, AES-GCM sealed under the same key.
