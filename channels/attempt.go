@@ -72,6 +72,9 @@ func (w *worker) payload(msg *store.Message) []byte {
 				sent = d.Sent // the latest one prepared
 			}
 		}
+		if sent == nil && msg.Source == SourceRegistry {
+			sent = msg.Raw // written for the EHR by the Sync Registry
+		}
 		return sent
 	}
 	if msg.Transformed != nil {

@@ -52,6 +52,8 @@ type ChannelConfig struct {
 	DedupeWindow time.Duration `yaml:"dedupe_window"`
 	// Retention overrides storage.retention for this channel.
 	Retention store.Retention `yaml:"retention"`
+	// Sync turns the Sync Registry on for this channel. Optional.
+	Sync *SyncConfig `yaml:"sync"`
 }
 
 // SourceConfig is exactly one of its kinds.
@@ -128,6 +130,13 @@ type DestinationConfig struct {
 	// (a registry's announced downtime); a reload with paused false
 	// resumes it in order. Default false.
 	Paused bool `yaml:"paused"`
+	// Schedule holds deliveries until a cron schedule fires ("@hourly",
+	// "0 * * * *", five fields: minute hour day month weekday, local
+	// time): at each tick everything queued is sent, in order, and retries
+	// due before the next tick run too. Empty (the default) sends in real
+	// time. Registries that prefer batches, and EHRs that send changes
+	// hourly, use it.
+	Schedule string `yaml:"schedule"`
 	// Retry overrides the channel's retry settings.
 	Retry *RetryConfig `yaml:"retry"`
 }
@@ -280,6 +289,10 @@ func (c ChannelConfig) WithDefaults() ChannelConfig {
 		c.Preflight = &v
 	}
 	c.Retry = c.Retry.WithDefaults()
+	if c.Sync != nil {
+		s := c.Sync.withDefaults(c)
+		c.Sync = &s
+	}
 	if c.DedupeWindow == 0 {
 		c.DedupeWindow = 24 * time.Hour
 	}
@@ -425,6 +438,9 @@ func (c ChannelConfig) Validate() error {
 			errs = append(errs, field.Prefix("return.retry", r.Retry.Validate()))
 		}
 	}
+	if c.Sync != nil {
+		errs = append(errs, field.Prefix("sync", c.Sync.validate(c)))
+	}
 	if c.Retention.Metadata != 0 && c.Retention.Content > c.Retention.Metadata {
 		errs = append(errs, field.Errorf("retention", "content (%s) must not outlive metadata (%s)", c.Retention.Content, c.Retention.Metadata))
 	}
@@ -488,6 +504,11 @@ func (d DestinationConfig) Validate() error {
 		n++
 		if f.Dir == "" {
 			errs = append(errs, field.Errorf("file.dir", "required"))
+		}
+	}
+	if d.Schedule != "" {
+		if _, err := parseCron(d.Schedule); err != nil {
+			errs = append(errs, field.Errorf("schedule", "%v", err))
 		}
 	}
 	if c := d.IIS; c != nil {

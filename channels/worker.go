@@ -40,6 +40,7 @@ type worker struct {
 	d                    Destination
 	timeout              time.Duration // bound of one attempt
 	concurrency          int           // attempts at once (Destination.Send calls in parallel)
+	schedule             *cronSchedule // nil: real time
 	log                  zerolog.Logger
 	pipe                 atomic.Pointer[pipeline] // the channel's current configuration
 
@@ -82,6 +83,9 @@ func (e *Engine) newWorker(channel, dest string, spec workerSpec) (*worker, erro
 		w.d, err = buildDestination(*spec.Dest, w.log)
 		w.timeout = attemptTimeout(*spec.Dest)
 		w.concurrency = spec.Dest.concurrency()
+		if spec.Dest.Schedule != "" && err == nil {
+			w.schedule, err = parseCron(spec.Dest.Schedule)
+		}
 	}
 	if err != nil {
 		return nil, err
@@ -169,6 +173,10 @@ func (w *worker) run(ctx context.Context) {
 		<-w.stopC // the queue fills; a reload that resumes it starts a new worker
 		return
 	}
+	if w.schedule != nil {
+		w.runScheduled(ctx)
+		return
+	}
 	for {
 		next := w.pass(ctx)
 		if w.stopping() || ctx.Err() != nil {
@@ -190,6 +198,42 @@ func (w *worker) run(ctx context.Context) {
 		if t != nil {
 			t.Stop()
 		}
+	}
+}
+
+// runScheduled is run for a destination with a schedule: it sleeps until
+// each tick, then delivers what is queued, and the retries that fall due
+// before the next tick; commits in between only fill the queue.
+func (w *worker) runScheduled(ctx context.Context) {
+	for {
+		tick := w.schedule.next(w.e.now())
+		if tick.IsZero() || !w.sleepUntil(tick) {
+			return
+		}
+		for {
+			next := w.pass(ctx)
+			if w.stopping() || ctx.Err() != nil {
+				return
+			}
+			if next.IsZero() || !next.Before(w.schedule.next(w.e.now())) {
+				break
+			}
+			if !w.sleepUntil(next) {
+				return
+			}
+		}
+	}
+}
+
+// sleepUntil waits for t; false when the worker is stopped first.
+func (w *worker) sleepUntil(t time.Time) bool {
+	timer := time.NewTimer(max(t.Sub(w.e.now()), 0))
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+		return true
+	case <-w.stopC:
+		return false
 	}
 }
 
