@@ -1,0 +1,119 @@
+package registry
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/iisync/iisync/channels/store"
+)
+
+// The actions, as recorded in the audit trail.
+const (
+	ActionQuery     = "query"
+	ActionRefresh   = "refresh"
+	ActionImport    = "import"
+	ActionSend      = "send"
+	ActionReconcile = "reconcile"
+	ActionDelete    = "delete"
+	ActionSelect    = "select"
+	ActionUnselect  = "unselect"
+	ActionDrop      = "drop"
+	ActionLink      = "link"
+	ActionPing      = "ping"
+)
+
+// Directions of the raw messages of an audit entry.
+const (
+	toRegistry   = "to_registry"
+	fromRegistry = "from_registry"
+	toEHR        = "to_ehr"
+)
+
+// Audit is one entry of a patient's audit trail: who did what, when, on
+// which rows, with which outcome and which messages. It holds PHI (the raw
+// messages).
+type Audit struct {
+	At     time.Time `json:"at"`
+	Who    string    `json:"who"`
+	Action string    `json:"action"`
+	// Rows are the row IDs acted on ("L:<local dose ID>", "R:<registry
+	// dose ID>").
+	Rows []string `json:"rows,omitempty"`
+	// Outcome says what happened in plain words, without PHI.
+	Outcome string `json:"outcome"`
+	// MessageIDs are the stored messages the action wrote (`iisync
+	// messages show ID`).
+	MessageIDs []store.ID     `json:"message_ids,omitempty"`
+	Messages   []AuditMessage `json:"messages,omitempty"`
+}
+
+// AuditMessage is one raw message of an action, kept with the audit entry
+// so that it outlives message retention.
+type AuditMessage struct {
+	Direction string `json:"direction"` // to_registry, from_registry, to_ehr
+	Raw       string `json:"raw"`
+}
+
+// audit appends an entry for the patient ref ("-" for channel-wide
+// actions). A failure to record is logged, not returned: the action has
+// already happened. Caller holds mu.
+func (s *Service) audit(channel, ref string, a Audit) {
+	if a.Who == "" {
+		a.Who = "unknown"
+	}
+	a.Messages = slicesDeleteEmpty(a.Messages)
+	v, err := json.Marshal(a)
+	if err == nil {
+		err = s.st.PutRecord(kindAudit, fmt.Sprintf("%s/%s/%020d", channel, ref, a.At.UnixNano()), v)
+	}
+	ev := s.log.Info()
+	if err != nil {
+		ev = s.log.Error().Err(err)
+	}
+	ev.Str("channel", channel).Str("patient_ref", ref).Str("action", a.Action).Str("who", a.Who).
+		Str("outcome", a.Outcome).Msg("sync registry action")
+}
+
+func slicesDeleteEmpty(ms []AuditMessage) []AuditMessage {
+	out := ms[:0]
+	for _, m := range ms {
+		if strings.TrimSpace(m.Raw) != "" {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// AuditTrail returns the patient's audit entries, oldest first.
+func (s *Service) AuditTrail(channel string, p Patient) ([]Audit, error) {
+	if _, err := s.e.SyncChannel(channel); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	ref, err := s.resolve(channel, p)
+	s.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	var out []Audit
+	prefix, after := channel+"/"+ref+"/", ""
+	for {
+		rs, err := s.st.Records(kindAudit, prefix, after, 1000)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range rs {
+			var a Audit
+			if err := json.Unmarshal(r.Value, &a); err != nil {
+				return nil, fmt.Errorf("registry: audit: %w", store.ErrCorrupt)
+			}
+			out = append(out, a)
+			after = r.Key
+		}
+		if len(rs) < 1000 {
+			return out, nil
+		}
+	}
+}
