@@ -117,6 +117,10 @@ type SyncChannel struct {
 	ACK ACKConfig
 }
 
+// ErrPaused means the destination is paused (paused: true): nothing is
+// sent to it, not even in real time.
+var ErrPaused = errors.New("channels: destination paused")
+
 // ErrNoSync means the channel is not running or has no sync section.
 var ErrNoSync = errors.New("channels: the Sync Registry is not configured for this channel")
 
@@ -156,6 +160,9 @@ func (e *Engine) Submit(ctx context.Context, channel, dest string, payload []byt
 	w := (*e.workers.Load())[queueName(channel, dest)]
 	if w == nil || w.isReturn {
 		return nil, iis.Classification{}, fmt.Errorf("%w: %q/%q", ErrNoDestination, channel, dest)
+	}
+	if w.spec.Dest != nil && w.spec.Dest.Paused {
+		return nil, iis.Classification{}, fmt.Errorf("%w: %q/%q", ErrPaused, channel, dest)
 	}
 	actx, cancel := context.WithTimeoutCause(ctx, w.timeout, errAttemptTimeout)
 	defer cancel()
