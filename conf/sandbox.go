@@ -2,6 +2,7 @@ package conf
 
 import (
 	"errors"
+	"fmt"
 	"maps"
 	"slices"
 	"time"
@@ -32,6 +33,11 @@ type SandboxConfig struct {
 	// Facilities switch registry behaviours per facility ID ("*" for all):
 	// see SandboxBehaviour.
 	Facilities map[string]SandboxBehaviour `yaml:"facilities"`
+	// Seed lists HL7 files (VXUs, one or more per file) the registry loads
+	// at start as its own records: histories reported by other providers,
+	// so that a Sync Registry query finds something the clinic does not
+	// have. Paths are used as written, like cert_dir.
+	Seed []string `yaml:"seed"`
 }
 
 // SandboxBehaviour mimics one real registry's habits for a facility.
@@ -72,6 +78,11 @@ func (c SandboxConfig) Validate() error {
 	}
 	if c.CertDir == "" {
 		errs = append(errs, field.Errorf("cert_dir", "required (where the self-signed certificate is kept)"))
+	}
+	for i, f := range c.Seed {
+		if f == "" {
+			errs = append(errs, field.Errorf(fmt.Sprintf("seed[%d]", i), "empty path"))
+		}
 	}
 	for _, name := range slices.Sorted(maps.Keys(c.Facilities)) { // problems in a stable order
 		b := c.Facilities[name]

@@ -205,6 +205,15 @@ func New(cfg Config) *IIS {
 	return &IIS{cfg: cfg, st: newStore(), submits: map[string]int{}}
 }
 
+// Preload processes one message as the registry's own data entry: as if
+// submitted by an authorised user of the facility in MSH-4, with the normal
+// behaviour. `iisync serve` uses it to give the demo registry histories
+// from "other providers" (sandbox seed files). It returns the ACK.
+func (s *IIS) Preload(msg []byte) []byte {
+	_, sender := hl7.SalvageHeader(msg)
+	return s.handle(msg, hl7.Unescape(sender, hl7.Standard), Behaviour{})
+}
+
 // Submit processes one submitSingleMessage request. The credentials are
 // checked first (a mismatch gives FaultSecurity), then the size (a message
 // above Config.MaxMessageBytes, or more than one message, gives

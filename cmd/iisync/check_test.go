@@ -56,7 +56,7 @@ func TestCheckExamples(t *testing.T) {
 	if len(files) < 2 {
 		t.Fatalf("examples: %v", files)
 	}
-	want := map[string]int{"demo.yaml": 1, "hospital.yaml": 3}
+	want := map[string]int{"demo.yaml": 2, "hospital.yaml": 3}
 	_, varErr := os.Stat("var")
 	for _, file := range files {
 		t.Run(filepath.Base(file), func(t *testing.T) {

@@ -4,12 +4,14 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/rs/zerolog"
 
 	"github.com/iisync/iisync/conf"
 	"github.com/iisync/iisync/sandbox"
+	"github.com/iisync/iisync/transforms/hl7"
 )
 
 const sandboxUsage = `usage: iisync sandbox [-c FILE] [--https ADDR] [--http ADDR] [--cert-dir DIR]
@@ -109,7 +111,11 @@ func startSandbox(cfg conf.SandboxConfig, log zerolog.Logger) (*sandbox.Server, 
 	if err := sc.Validate(); err != nil {
 		return nil, err
 	}
-	srv, err := sandbox.Listen(sandbox.New(sc), sandbox.ServerConfig{HTTPSAddr: cfg.HTTPSAddr, HTTPAddr: cfg.HTTPAddr, CertDir: cfg.CertDir})
+	iis := sandbox.New(sc)
+	if err := seedSandbox(iis, cfg.Seed, log); err != nil {
+		return nil, err
+	}
+	srv, err := sandbox.Listen(iis, sandbox.ServerConfig{HTTPSAddr: cfg.HTTPSAddr, HTTPAddr: cfg.HTTPAddr, CertDir: cfg.CertDir})
 	if err != nil {
 		return nil, err
 	}
@@ -122,4 +128,26 @@ func startSandbox(cfg conf.SandboxConfig, log zerolog.Logger) (*sandbox.Server, 
 	}
 	ev.Msg("IIS sandbox listening")
 	return srv, nil
+}
+
+// seedSandbox loads the messages of files into iis as its own records and
+// logs how many it took; a message it answers other than AA is logged by
+// file and position (never content), and a file that cannot be read is an
+// error.
+func seedSandbox(iis *sandbox.IIS, files []string, log zerolog.Logger) error {
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return fmt.Errorf("sandbox seed: %w", err)
+		}
+		msgs := hl7.Split(b)
+		for i, m := range msgs {
+			code, _ := hl7.CheckACK(iis.Preload(m), "")
+			if code != "AA" {
+				log.Warn().Str("component", "sandbox").Str("file", f).Int("message", i+1).Str("ack_code", code).Msg("seed message not taken as is")
+			}
+		}
+		log.Info().Str("component", "sandbox").Str("file", f).Int("messages", len(msgs)).Msg("registry seeded")
+	}
+	return nil
 }

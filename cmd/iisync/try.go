@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -23,12 +24,12 @@ as the engine would — parse, filter, transform steps, pre-flight validation,
 the ACK — without storing or sending anything. For each message it prints
 the outcome (queued, filtered, rejected or error), what the steps changed
 field by field, the validation findings, and the MSA/ERR of the ACK the
-sender would get. Without --channel the configuration must have one channel.
+sender would get. Without --channel: the first channel of the configuration.
 
 The output shows message content (it is your own test message).
 
   -c, --config FILE   the configuration file
-  --channel NAME      the channel to run
+  --channel NAME      the channel to run (default: the first)
   --show              also print each transformed message
   --json              one JSON object per message (outcome, error, changes,
                       findings, transformed, ack)
@@ -96,17 +97,17 @@ func runTry(ctx context.Context, e *env, args []string) int {
 	return 0
 }
 
-// pickChannel finds the channel named name ("" when there is just one).
+// pickChannel finds the channel named name ("" for the first one).
 func pickChannel(f *conf.File, name string) (channels.ChannelConfig, error) {
 	var names []string
-	for _, c := range f.Channels {
-		if c.Name == name || (name == "" && len(f.Channels) == 1) {
+	for i, c := range f.Channels {
+		if c.Name == name || (name == "" && i == 0) {
 			return c, nil
 		}
 		names = append(names, c.Name)
 	}
 	if name == "" {
-		return channels.ChannelConfig{}, fmt.Errorf("name a channel with --channel (%s)", strings.Join(names, ", "))
+		return channels.ChannelConfig{}, errors.New("the configuration has no channel")
 	}
 	return channels.ChannelConfig{}, fmt.Errorf("no channel %q (%s)", name, strings.Join(names, ", "))
 }

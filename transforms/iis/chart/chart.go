@@ -6,7 +6,14 @@
 // Apply folds a VXU into a Chart (RXA-21 add, update, delete; PID, PD1 and
 // NK1; OBX indicators; the registry ID in PID-3 of type SR). VXU builds the
 // messages the reconcile actions send: doses imported from the registry to
-// the EHR, local doses sent to the registry, deletions.
+// the EHR, local doses sent to the registry, deletions. ParseDemographics,
+// RegistryIDOf and ParseDose read single segments with the same rules, so
+// that the registry side (an RSP) is parsed like the local one.
+//
+// Only immunization events are Doses (Dose.Event): a refused dose (RXA-20
+// RE) is kept as a Refusal indicator, and a not administered row (RXA-20
+// NA, or CVX 998) only contributes the immunity or contraindication
+// indicators its OBX carry.
 //
 // It is pure: no I/O, no goroutines, no logging. Every string in a Chart is
 // PHI: store it encrypted, show it to authorised users, never log it.
@@ -73,14 +80,18 @@ type Demographics struct {
 // Dose is one immunization event (an ORC/RXA group).
 type Dose struct {
 	// ID identifies the dose on its own side: the EHR's ORC-3 (filler order
-	// number, what RXA-21 U/D refer to), else ORC-2; for a registry dose the
-	// registry's ORC-3 when unique in the message, else "rxa-N" (N = the
-	// RXA's ordinal in the RSP). Imported doses keep the registry's ID.
+	// number, what RXA-21 U/D refer to), else ORC-2 ("9999" and an order
+	// number repeated in the same message do not count), else the synthetic
+	// "rxa:<date>:<cvx>"; for a registry dose the registry's ORC-3 when
+	// unique in the message, else "rxa-N" (N = the RXA's ordinal in the
+	// RSP). Imported doses keep the registry's ID.
 	ID string `json:"id"`
 	// Date is RXA-3, "YYYYMMDD".
 	Date string `json:"date"`
-	// CVX is RXA-5.1 when RXA-5.3 is CVX, else RXA-5.4 when RXA-5.6 is CVX;
-	// empty when the vaccine came only as an NDC that is not in the table.
+	// CVX is RXA-5.1 when RXA-5.3 is CVX, else RXA-5.4 when RXA-5.6 is CVX
+	// (HL70292 is accepted for CVX, and an uncoded RXA-5.1 of 1-3 digits is
+	// taken as CVX), else the CVX of the NDC (codes.LookupNDC); empty when
+	// the vaccine came only as an NDC that is not in the table.
 	CVX string `json:"cvx,omitempty"`
 	// NDC is the NDC of RXA-5 (either triplet), as sent.
 	NDC string `json:"ndc,omitempty"`
@@ -129,7 +140,8 @@ func (d Dose) Given() bool { return d.Completion != "RE" && d.Completion != "NA"
 type IndicatorKind string
 
 const (
-	// Immunity is evidence of immunity (OBX 59784-9, SNOMED in OBX-5).
+	// Immunity is evidence of immunity (OBX 59784-9 disease with presumed
+	// immunity, or 75505-8 serological evidence; SNOMED in OBX-5).
 	Immunity IndicatorKind = "immunity"
 	// Contraindication is a contraindication or precaution (OBX 30945-0,
 	// CDC VXC codes or SNOMED).
