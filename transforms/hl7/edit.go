@@ -68,13 +68,12 @@ func (m *Message) set(ps string, p path, v string) (*Message, error) {
 	if i < 0 {
 		return nil, &PathError{Path: ps, Err: ErrNotFound}
 	}
-	si := m.segs[i]
 	elem := p.field + 1 // 1-based among the segment split by the field separator, the ID being 1
 	if isMSH {
 		elem-- // MSH-1 is the separator itself
 	}
 	d, val := m.d, []byte(v)
-	seg := replaceNth(m.raw[si.off:si.end], d.Field, elem, func(f []byte) []byte {
+	seg := replaceNth(m.segBytes(i), d.Field, elem, func(f []byte) []byte {
 		if p.rep == 0 && p.comp == 0 {
 			return val
 		}
@@ -93,40 +92,51 @@ func (m *Message) set(ps string, p path, v string) (*Message, error) {
 	return m.replaceSegment(i, seg)
 }
 
+// ReplaceSegment returns a copy of m whose i-th segment (0-based, in
+// Segments order) is seg: wire form, without terminator, with the same
+// segment ID (ErrBadSegmentID otherwise, ErrReadOnly for the MSH, whose
+// delimiters an edit must not touch). For steps that rewrite several fields
+// of one segment in one go.
+func (m *Message) ReplaceSegment(i int, seg []byte) (*Message, error) {
+	idx := m.index()
+	switch {
+	case i < 0 || i >= len(idx):
+		return nil, fmt.Errorf("replace segment %d of %d: %w", i, len(idx), ErrNotFound)
+	case i == 0:
+		return nil, fmt.Errorf("replace MSH: %w", ErrReadOnly)
+	case len(seg) < 3 || !m.named(idx[i], string(seg[:3])) || !isSegmentID(seg, m.d.Field):
+		return nil, fmt.Errorf("replace segment %d: %w", i, ErrBadSegmentID)
+	case bytes.ContainsAny(seg, "\r\n\x0b\x1c"):
+		return nil, fmt.Errorf("replace segment %d: %w", i, ErrBadValue)
+	}
+	return m.replaceSegment(i, bytes.Clone(seg))
+}
+
 // replaceSegment returns a copy of m whose segment i (an index into
 // m.index()) is seg. An edit inside a segment that brings no line break or
-// framing byte cannot change the message's structure, so the copy's segment
-// index is m's, shifted after segment i, instead of a new parse: a chain of
-// field edits costs a copy each, not a copy and two scans. Anything else
-// takes the full re-parse.
+// framing byte cannot change the message's structure, so the copy shares
+// m's wire bytes and segment index and keeps seg aside (Message.over): a
+// chain of field edits costs a segment each, and one copy of the message
+// when its bytes are first needed. Anything else takes the full re-parse.
 func (m *Message) replaceSegment(i int, seg []byte) (*Message, error) {
 	idx := m.index()
-	si := idx[i]
-	delta := len(seg) - int(si.end-si.off)
-	if bytes.ContainsAny(seg, "\r\n\x0b\x1c") || int64(len(m.raw))+int64(delta) > math.MaxInt32 {
-		return m.splice(int(si.off), int(si.end), seg)
+	if bytes.ContainsAny(seg, "\r\n\x0b\x1c") || int64(m.size())+int64(len(seg)) > math.MaxInt32 {
+		f := m.flattened()
+		si := f.index()[i]
+		return f.splice(int(si.off), int(si.end), seg)
 	}
-	out := make([]byte, 0, len(m.raw)+delta)
-	out = append(out, m.raw[:si.off]...)
-	out = append(out, seg...)
-	out = append(out, m.raw[si.end:]...)
-	nm := &Message{raw: out, d: m.d, msh: m.msh}
-	nm.once.Do(func() {
-		if len(idx) <= inlineSegs {
-			nm.segs = nm.inline[:len(idx)]
-		} else {
-			nm.segs = make([]segIndex, len(idx))
+	over := make([]overSeg, 0, len(m.over)+1)
+	for _, o := range m.over {
+		if o.i != i {
+			over = append(over, o)
 		}
-		copy(nm.segs, idx)
-		d := int32(delta)
-		nm.segs[i].end += d
-		nm.segs[i].next += d
-		for j := i + 1; j < len(nm.segs); j++ {
-			nm.segs[j].off += d
-			nm.segs[j].end += d
-			nm.segs[j].next += d
-		}
-	})
+	}
+	over = append(over, overSeg{i: i, b: seg})
+	nm := &Message{raw: m.raw, d: m.d, msh: m.msh, over: over}
+	nm.once.Do(func() { nm.segs = idx }) // the index is immutable: share it
+	if len(over) > maxOver {
+		return nm.flattened(), nil
+	}
 	return nm, nil
 }
 
@@ -185,6 +195,7 @@ func (m *Message) splice(from, to int, repl ...[]byte) (*Message, error) {
 // The new segment gets the message's dominant terminator; a last segment
 // without terminator keeps none.
 func (m *Message) InsertSegment(after int, seg string) (*Message, error) {
+	m = m.flattened()
 	idx := m.index()
 	if after < 0 {
 		return nil, fmt.Errorf("insert segment before MSH: %w", ErrReadOnly)
@@ -214,6 +225,7 @@ func (m *Message) DeleteSegment(name string, occurrence int) (*Message, error) {
 	if name == "MSH" {
 		return nil, fmt.Errorf("delete MSH: %w", ErrReadOnly)
 	}
+	m = m.flattened()
 	i := m.find(name, occurrence)
 	if i < 0 {
 		return nil, fmt.Errorf("delete %s[%d]: %w", strconv.Quote(name), occurrence, ErrNotFound)
@@ -288,14 +300,13 @@ func (m *Message) Rebuild(pieces []Piece) (*Message, error) {
 		}
 		size += len(p.Text)
 	}
-	raw := m.raw
-	out := make([]byte, 0, size)
+	raw := m.raw // terminators and lines between segments; segment bytes from segBytes
+	out := make([]byte, 0, size+m.size()-len(m.raw))
 	out = append(out, raw[:idx[0].off]...)
 	var dom []byte
 	for j, p := range pieces {
 		if p.Orig >= 0 {
-			si := idx[p.Orig]
-			out = append(out, raw[si.off:si.end]...)
+			out = append(out, m.segBytes(p.Orig)...)
 		} else {
 			out = append(out, p.Text...)
 		}

@@ -3,6 +3,8 @@ package hl7
 import (
 	"bytes"
 	"errors"
+	"fmt"
+	"os"
 	"strings"
 	"testing"
 )
@@ -190,5 +192,99 @@ func TestEditKeepsSamples(t *testing.T) {
 				t.Error("header not updated as expected")
 			}
 		})
+	}
+}
+
+// TestEditChains checks chains of field edits, which keep edited segments
+// aside from the wire bytes (Message.over), against the same edits made on
+// a freshly parsed copy each time, and structural edits made after them.
+func TestEditChains(t *testing.T) {
+	raw, err := os.ReadFile("testdata/bench_vxu.hl7")
+	if err != nil {
+		t.Fatal(err)
+	}
+	paths := []string{"MSH-6", "PID-5.1", "PID-7", "RXA[1]-5.1", "RXA[2]-5.1", "OBX[1]-5", "OBX[2]-5",
+		"PID-5.1", "ORC[1]-3", "ORC[2]-3", "RXR[1]-1", "NK1-2.1", "MSH-10", "PD1-11", "OBX[6]-5", "RXR[2]-2", "OBX[3]-3", "MSH-6"}
+	m, err := Parse(bytes.Clone(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := m
+	for k, p := range paths {
+		v := fmt.Sprintf("V%02d^x", k) // the ^ is escaped by Set
+		if m, err = m.Set(p, v); err != nil {
+			t.Fatalf("edit %d %s: %v", k, p, err)
+		}
+		fresh, err := Parse(bytes.Clone(ref.Raw()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ref, err = fresh.Set(p, v); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(m.Raw(), ref.Raw()) {
+			t.Fatalf("after edit %d (%s) the chain's bytes differ from the reference", k, p)
+		}
+		for _, q := range paths[:k+1] {
+			if m.Value(q) != ref.Value(q) {
+				t.Fatalf("after edit %d: %s reads %q, reference %q", k, q, m.Value(q), ref.Value(q))
+			}
+		}
+	}
+	if !bytes.Equal(m.Raw(), m.Encode()) || len(m.Raw()) != m.size() {
+		t.Fatal("Raw, Encode and size disagree")
+	}
+	// Structural edits on a message with edits kept aside.
+	e, err := Parse(bytes.Clone(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e, err = e.Set("PID-5.1", "CHAINED"); err != nil {
+		t.Fatal(err)
+	}
+	ins, err := e.InsertSegment(1, "ZZZ|1")
+	if err != nil || ins.Value("PID-5.1") != "CHAINED" || ins.Value("ZZZ-1") != "1" {
+		t.Fatalf("insert after an edit: %v %q", err, ins.Value("PID-5.1"))
+	}
+	del, err := e.DeleteSegment("PD1", 1)
+	if err != nil || del.Value("PID-5.1") != "CHAINED" {
+		t.Fatalf("delete after an edit: %v", err)
+	}
+	pieces := make([]Piece, e.SegmentCount())
+	for i := range pieces {
+		pieces[i] = Piece{Orig: i}
+	}
+	reb, err := e.Rebuild(pieces)
+	if err != nil || !bytes.Equal(reb.Raw(), e.Raw()) {
+		t.Fatalf("rebuild of an edited message in order is not the message: %v", err)
+	}
+}
+
+func TestReplaceSegment(t *testing.T) {
+	m, err := Parse([]byte("MSH|^~\\&|A|B|C|D|20250101||VXU^V04|1|P|2.5.1\rPID|1||X^^^A^MR\rRXA|0|1|20250101\r"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		i    int
+		seg  string
+		want error
+	}{
+		{2, "RXA|0|1|20250102", nil},
+		{0, "MSH|^~\\&|Z", ErrReadOnly},
+		{1, "RXA|0", ErrBadSegmentID},
+		{1, "PID|1\rZZZ|2", ErrBadValue},
+		{3, "RXA|0", ErrNotFound},
+		{-1, "RXA|0", ErrNotFound},
+	}
+	for _, tc := range tests {
+		got, err := m.ReplaceSegment(tc.i, []byte(tc.seg))
+		if !errors.Is(err, tc.want) {
+			t.Errorf("ReplaceSegment(%d, %q): err %v, want %v", tc.i, tc.seg, err, tc.want)
+			continue
+		}
+		if err == nil && (got.Value("RXA-3") != "20250102" || !strings.HasSuffix(string(got.Raw()), "RXA|0|1|20250102\r")) {
+			t.Errorf("ReplaceSegment(%d): %q", tc.i, got.Raw())
+		}
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"slices"
 	"testing"
 	"time"
 )
@@ -115,10 +114,10 @@ func FuzzEdit(f *testing.F) {
 		}
 		idx := m.index()
 		i := int(segIdx) % len(idx)
-		target := m.segment(idx[i])
+		target := m.seg(i)
 		name, occ := target.Name(), 0
 		for j := 0; j <= i; j++ {
-			if m.segment(idx[j]).Name() == name {
+			if m.seg(j).Name() == name {
 				occ++
 			}
 		}
@@ -146,8 +145,16 @@ func FuzzEdit(f *testing.F) {
 		if err != nil {
 			t.Fatalf("edited message does not parse: %v", err)
 		}
-		if !slices.Equal(e.index(), m2.index()) || e.d != m2.d || e.msh != m2.msh {
-			t.Fatalf("Set(%q): the edited message's index %v differs from a fresh parse's %v", path, e.index(), m2.index())
+		if e.SegmentCount() != m2.SegmentCount() || e.d != m2.d || e.msh != m2.msh {
+			t.Fatalf("Set(%q): the edited message has %d segments, a fresh parse %d", path, e.SegmentCount(), m2.SegmentCount())
+		}
+		for j := range m2.index() { // the edit's segments (kept aside or in raw) are a fresh parse's
+			if !bytes.Equal(e.seg(j).Raw(), m2.seg(j).Raw()) {
+				t.Fatalf("Set(%q): segment %d of the edited message differs from a fresh parse's", path, j)
+			}
+		}
+		if got, ok, err := e.Get(path); got != value || !ok || err != nil {
+			t.Fatalf("Get(%q) on the edited message = %q, %v, %v; want %q", path, got, ok, err, value)
 		}
 		if got, ok, err := m2.Get(path); got != value || !ok || err != nil {
 			t.Fatalf("Get(%q) after Set = %q, %v, %v; want %q", path, got, ok, err, value)

@@ -11,7 +11,48 @@ import (
 
 // Raw returns the wire bytes the message was parsed from (or built from, after
 // edits). Never pass them to a logger or an error: they hold PHI.
-func (m *Message) Raw() []byte { return m.raw[:len(m.raw):len(m.raw)] }
+func (m *Message) Raw() []byte {
+	if len(m.over) == 0 {
+		return m.raw[:len(m.raw):len(m.raw)]
+	}
+	m.flatOnce.Do(func() { m.flat = m.flatten() })
+	return m.flat[:len(m.flat):len(m.flat)]
+}
+
+// flatten returns raw with the edited segments in place.
+func (m *Message) flatten() []byte {
+	idx := m.index()
+	out := make([]byte, 0, m.size())
+	out = append(out, m.raw[:idx[0].off]...)
+	for i, si := range idx {
+		out = append(out, m.segBytes(i)...)
+		end := len(m.raw)
+		if i+1 < len(idx) {
+			end = int(idx[i+1].off)
+		}
+		out = append(out, m.raw[si.end:end]...) // terminator, blank and batch lines
+	}
+	return out
+}
+
+// size returns len(m.Raw()) without building it.
+func (m *Message) size() int {
+	n := len(m.raw)
+	for _, o := range m.over {
+		si := m.segs[o.i]
+		n += len(o.b) - int(si.end-si.off)
+	}
+	return n
+}
+
+// flattened returns m with raw holding every edit (m itself when it has
+// none), for the edits that work on offsets into raw.
+func (m *Message) flattened() *Message {
+	if len(m.over) == 0 {
+		return m
+	}
+	return &Message{raw: m.Raw(), d: m.d, msh: m.msh}
+}
 
 // Encode returns the message in wire form. Parse never rewrites bytes and
 // edits splice new bytes into a copy, so Encode is Raw: an untouched message
@@ -34,7 +75,7 @@ func (m *Message) ControlID() string {
 }
 
 // msh1 returns the header segment.
-func (m *Message) msh1() Segment { return m.segment(m.index()[0]) }
+func (m *Message) msh1() Segment { m.index(); return m.seg(0) }
 
 // String returns "hl7 <type> control_id=<id>" and nothing else of the
 // message, so that %v and %s never leak PHI.
@@ -61,7 +102,7 @@ func (m *Message) MarshalZerologObject(e *zerolog.Event) {
 	e.Str("control_id", m.ControlID()).
 		Str("type", m.Type()).
 		Str("sender", m.msh1().Field(4).String()).
-		Int("bytes", len(m.raw))
+		Int("bytes", m.size())
 }
 
 // PatientRef returns a pseudonymous patient reference safe to log: the first

@@ -24,10 +24,29 @@ type Message struct {
 	d   Delimiters
 	msh int // offset of the MSH segment in raw
 
+	// over holds the segments field edits replaced, which raw does not
+	// have: a chain of field edits shares raw and the segment index and
+	// copies the message once, when Raw is first asked for (flat), instead
+	// of once per edit. Segment reads look in over first.
+	over     []overSeg
+	flatOnce sync.Once
+	flat     []byte
+
 	once   sync.Once // guards segs, built on first access
 	segs   []segIndex
 	inline [inlineSegs]segIndex
 }
+
+// overSeg is segment i (an index into the segment index) as an edit left it.
+type overSeg struct {
+	i int
+	b []byte
+}
+
+// maxOver bounds the segments a message keeps edited outside raw; the edit
+// past it copies the message (a linear search over a few is cheaper than
+// a copy, over many it is not).
+const maxOver = 8
 
 // Parse parses one HL7 v2 message. It does not copy b: the caller must not
 // modify b afterwards. Parse checks for MLLP framing bytes, reads the

@@ -131,7 +131,7 @@ func (m *Message) lookup(p path) Field {
 	if i < 0 {
 		return Field{}
 	}
-	f := m.segment(m.segs[i]).Field(p.field)
+	f := m.seg(i).Field(p.field)
 	if p.rep > 0 {
 		f = f.Rep(p.rep)
 	}

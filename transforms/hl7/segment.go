@@ -96,8 +96,8 @@ func nth(b []byte, sep byte, n int) ([]byte, bool) {
 // header/trailer lines are not segments.
 func (m *Message) Segments() iter.Seq[Segment] {
 	return func(yield func(Segment) bool) {
-		for _, si := range m.index() {
-			if !yield(m.segment(si)) {
+		for i := range m.index() {
+			if !yield(m.seg(i)) {
 				return
 			}
 		}
@@ -107,8 +107,8 @@ func (m *Message) Segments() iter.Seq[Segment] {
 // SegmentsNamed returns the segments with the given ID, in order.
 func (m *Message) SegmentsNamed(name string) iter.Seq[Segment] {
 	return func(yield func(Segment) bool) {
-		for _, si := range m.index() {
-			if m.named(si, name) && !yield(m.segment(si)) {
+		for i, si := range m.index() {
+			if m.named(si, name) && !yield(m.seg(i)) {
 				return
 			}
 		}
@@ -121,7 +121,7 @@ func (m *Message) Segment(name string, occurrence int) (Segment, bool) {
 	if i < 0 {
 		return Segment{}, false
 	}
-	return m.segment(m.segs[i]), true
+	return m.seg(i), true
 }
 
 // SegmentCount returns the number of segments, MSH included.
@@ -148,8 +148,23 @@ func (m *Message) named(si segIndex, name string) bool {
 	return len(name) == 3 && string(m.raw[si.off:si.off+3]) == name
 }
 
-func (m *Message) segment(si segIndex) Segment {
-	return Segment{raw: m.raw[si.off:si.end:si.end], d: m.d}
+// seg returns segment i of the index (which the caller has built).
+func (m *Message) seg(i int) Segment {
+	return Segment{raw: m.segBytes(i), d: m.d}
+}
+
+// segBytes returns the wire bytes of segment i, without terminator: an
+// edit's version when there is one, else raw's. Segment names never change
+// in an edit, so named may keep reading raw.
+func (m *Message) segBytes(i int) []byte {
+	for j := len(m.over) - 1; j >= 0; j-- {
+		if m.over[j].i == i {
+			b := m.over[j].b
+			return b[:len(b):len(b)]
+		}
+	}
+	si := m.segs[i]
+	return m.raw[si.off:si.end:si.end]
 }
 
 // segName returns the segment ID as a string without allocating for the

@@ -62,13 +62,15 @@ func isNDC(system string) bool {
 	return strings.EqualFold(system, "NDC") || strings.EqualFold(system, "99NDC")
 }
 
-// Apply rewrites every NDC-coded field into CVX, in one rebuild.
+// Apply rewrites every NDC-coded field into CVX, one segment edit each
+// (which hl7 keeps aside until the message's bytes are needed).
 func (s ndcToCVXStep) Apply(_ context.Context, m *hl7.Message) (*hl7.Message, error) {
 	d := m.Delims()
-	var spans [inlineSegs]segSpan
-	var l layout
-	var buf [inlineSegs]piece
-	var items []piece
+	type edit struct {
+		i   int
+		seg []byte
+	}
+	var edits []edit
 	i, occ := -1, 0
 	for seg := range m.Segments() {
 		i++
@@ -88,19 +90,16 @@ func (s ndcToCVXStep) Apply(_ context.Context, m *hl7.Message) (*hl7.Message, er
 			}
 			return nil, &hl7.PathError{Path: s.segment + "[" + strconv.Itoa(occ) + "]-" + strconv.Itoa(s.field) + ".1", Err: ErrUnknownNDC}
 		}
-		if items == nil {
-			var err error
-			if l, err = loadLayout(m, spans[:]); err != nil {
-				return nil, err
-			}
-			items = l.pieces(buf[:0])
+		edits = append(edits, edit{i, replaceField(seg.Raw(), d.Field, s.field, newRep, f.Raw()[len(rep.Raw()):])})
+	}
+	out := m
+	for _, e := range edits {
+		var err error
+		if out, err = out.ReplaceSegment(e.i, e.seg); err != nil {
+			return nil, err
 		}
-		items[i] = pieceOf(replaceField(seg.Raw(), d.Field, s.field, newRep, f.Raw()[len(rep.Raw()):]))
 	}
-	if items == nil {
-		return m, nil
-	}
-	return l.build(m, items)
+	return out, nil
 }
 
 // ndcRep returns the repetition rep (NDC^text^NDC[^alt triplet…]) rewritten
