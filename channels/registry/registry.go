@@ -68,9 +68,10 @@ type Service struct {
 	mu     sync.Mutex // guards charts, sessions and cursor in the store
 	cursor store.ID
 
-	wake chan struct{}
-	stop chan struct{}
-	wg   sync.WaitGroup
+	wake     chan struct{}
+	stop     chan struct{}
+	stopOnce sync.Once
+	wg       sync.WaitGroup
 }
 
 // New returns the Sync Registry of e. It does no I/O.
@@ -97,9 +98,9 @@ func (s *Service) Start() error {
 	return nil
 }
 
-// Shutdown stops the follower.
+// Shutdown stops the follower; calling it again is harmless.
 func (s *Service) Shutdown(ctx context.Context) error {
-	close(s.stop)
+	s.stopOnce.Do(func() { close(s.stop) })
 	done := make(chan struct{})
 	go func() { s.wg.Wait(); close(done) }()
 	select {
