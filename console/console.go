@@ -20,6 +20,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/iisync/iisync/channels"
+	"github.com/iisync/iisync/channels/registry"
 	"github.com/iisync/iisync/conf/field"
 )
 
@@ -80,6 +81,9 @@ type Server struct {
 	// token is the SHA-256 of the bearer token, compared in constant time;
 	// nil when no token is configured. SetToken swaps it (reload).
 	token atomic.Pointer[[sha256.Size]byte]
+	// reg is the Sync Registry behind /api/registry; nil until SetRegistry
+	// (the routes answer 404 meanwhile).
+	reg atomic.Pointer[registry.Service]
 }
 
 // New mounts the console's routes on mux (the mux the engine mounts its HTTP
@@ -137,6 +141,20 @@ func (s *Server) routes(mux *http.ServeMux, gatherer prometheus.Gatherer) (err e
 	mux.Handle("POST /api/messages/{id}/resend", s.api(s.resend))
 	mux.Handle("POST /api/channels/{channel}/destinations/{dest}/ping", s.api(s.ping))
 	mux.Handle("POST /api/channels/{channel}/try", s.api(s.try))
+	mux.Handle("GET /api/registry", s.api(s.registryChannels))
+	mux.Handle("POST /api/registry/{channel}/query", s.api(s.registry("query")))
+	mux.Handle("POST /api/registry/{channel}/show", s.api(s.registry("show")))
+	mux.Handle("POST /api/registry/{channel}/refresh", s.api(s.registry("refresh")))
+	mux.Handle("POST /api/registry/{channel}/drop", s.api(s.registry("drop")))
+	mux.Handle("POST /api/registry/{channel}/audit", s.api(s.registry("audit")))
+	mux.Handle("POST /api/registry/{channel}/select", s.api(s.registry("select")))
+	mux.Handle("POST /api/registry/{channel}/unselect", s.api(s.registry("unselect")))
+	mux.Handle("POST /api/registry/{channel}/import", s.api(s.registry("import")))
+	mux.Handle("POST /api/registry/{channel}/send", s.api(s.registry("send")))
+	mux.Handle("POST /api/registry/{channel}/delete", s.api(s.registry("delete")))
+	mux.Handle("POST /api/registry/{channel}/reconcile", s.api(s.registry("reconcile")))
+	mux.Handle("POST /api/registry/{channel}/link", s.api(s.registry("link")))
+	mux.Handle("POST /api/registry/{channel}/ping", s.api(s.registryPing))
 	return nil
 }
 
@@ -150,6 +168,11 @@ func (s *Server) SetToken(tok field.Secret) {
 	h := sha256.Sum256([]byte(tok.Reveal()))
 	s.token.Store(&h)
 }
+
+// SetRegistry makes r the Sync Registry behind /api/registry (serve calls
+// it once the engine and r have started); nil turns the routes off: they
+// answer 404 "the sync registry is not running".
+func (s *Server) SetRegistry(r *registry.Service) { s.reg.Store(r) }
 
 // Handler returns the server's handler (the mux with the console's routes),
 // for tests and for embedding in another server.

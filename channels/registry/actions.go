@@ -32,8 +32,8 @@ type Result struct {
 	View     *View              `json:"view"`
 }
 
-// RejectedError is a Send stopped by the channel's pre-flight validation:
-// the Result carries the findings.
+// ErrPreflight means the channel's pre-flight validation stopped a Send:
+// the Result returned with it carries the findings.
 var ErrPreflight = errors.New("registry: the channel's pre-flight validation stopped the VXU")
 
 func ids(rs []Row) []string {
@@ -122,7 +122,7 @@ func (s *Service) Import(channel string, p Patient, named []string, who string) 
 		a.c.Upsert(d)
 	}
 	return s.finish(a, who, ActionImport, picked, fmt.Sprintf("%d doses queued for the EHR as historical (from the registry)", len(doses)),
-		[]store.ID{id}, []AuditMessage{{Direction: toEHR, Raw: string(raw)}}, nil)
+		[]store.ID{id}, []AuditMessage{{Direction: toEHR, Raw: string(raw)}})
 }
 
 // Delete sends RXA-21 D for the local doses of rows (or of the selection)
@@ -149,7 +149,7 @@ func (s *Service) Delete(channel string, p Patient, named []string, who string) 
 		a.c.Remove(d.ID)
 	}
 	return s.finish(a, who, ActionDelete, picked, fmt.Sprintf("%d deletions queued for the EHR", len(doses)),
-		[]store.ID{id}, []AuditMessage{{Direction: toEHR, Raw: string(raw)}}, nil)
+		[]store.ID{id}, []AuditMessage{{Direction: toEHR, Raw: string(raw)}})
 }
 
 // Reconcile pairs a local-only row with a registry-only row of the same
@@ -181,7 +181,7 @@ func (s *Service) Reconcile(channel string, p Patient, localRow, registryRow str
 	}
 	a.c.Upsert(d)
 	return s.finish(a, who, ActionReconcile, []Row{l[0], r[0]}, "local historical record updated to the registry's, queued for the EHR",
-		[]store.ID{id}, []AuditMessage{{Direction: toEHR, Raw: string(raw)}}, nil)
+		[]store.ID{id}, []AuditMessage{{Direction: toEHR, Raw: string(raw)}})
 }
 
 // Send submits the local-only doses of rows (or of the selection), with the
@@ -263,7 +263,7 @@ func (s *Service) Send(ctx context.Context, channel string, p Patient, named []s
 
 // finish saves the chart and session after an action on the EHR side,
 // records it and returns its result. Caller holds mu.
-func (s *Service) finish(a *act, who, action string, picked []Row, outcome string, msgIDs []store.ID, msgs []AuditMessage, _ error) (*Result, error) {
+func (s *Service) finish(a *act, who, action string, picked []Row, outcome string, msgIDs []store.ID, msgs []AuditMessage) (*Result, error) {
 	if err := s.saveChart(a.sc.Name, a.c); err != nil {
 		return nil, err
 	}

@@ -66,7 +66,8 @@ func (s *Service) audit(channel, ref string, a Audit) {
 	a.Messages = slicesDeleteEmpty(a.Messages)
 	v, err := json.Marshal(a)
 	if err == nil {
-		err = s.st.PutRecord(kindAudit, fmt.Sprintf("%s/%s/%020d", channel, ref, a.At.UnixNano()), v)
+		s.auditSeq++ // two entries in the same clock tick keep their order
+		err = s.st.PutRecord(kindAudit, fmt.Sprintf("%s/%s/%020d.%010d", channel, ref, a.At.UnixNano(), s.auditSeq), v)
 	}
 	ev := s.log.Info()
 	if err != nil {

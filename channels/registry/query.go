@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -109,6 +110,14 @@ func (s *Service) query(ctx context.Context, sc channels.SyncChannel, ref string
 		c.RegistryID = answer.Patient.RegistryID // the registry found the patient: linked
 		if err := s.saveChart(sc.Name, c); err != nil {
 			return nil, err
+		}
+	}
+	if old, err := s.loadSession(sc.Name, ref); err == nil {
+		// The selection outlives a refresh for the rows still there.
+		for _, r := range rows(sc, c, ss) {
+			if slices.Contains(old.Selected, r.ID) {
+				ss.Selected = append(ss.Selected, r.ID)
+			}
 		}
 	}
 	if err := s.saveSession(sc.Name, ref, ss); err != nil {

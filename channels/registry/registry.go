@@ -65,8 +65,9 @@ type Service struct {
 	// FollowEvery is how often the follower looks for new messages.
 	followEvery time.Duration
 
-	mu     sync.Mutex // guards charts, sessions and cursor in the store
-	cursor store.ID
+	mu       sync.Mutex // guards charts, sessions and cursor in the store
+	cursor   store.ID
+	auditSeq uint64 // orders audit entries of one clock tick
 
 	wake     chan struct{}
 	stop     chan struct{}

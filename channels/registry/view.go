@@ -69,10 +69,11 @@ type Row struct {
 	Selected bool   `json:"selected"`
 }
 
-// ForecastRow is one line of the IIS Forecast tab.
+// ForecastRow is one line of the IIS Forecast tab: the registry's
+// recommendation and its normalised status in plain words.
 type ForecastRow struct {
 	query.Forecast
-	StatusText string `json:"status_text"`
+	StatusWords string `json:"status_words"`
 }
 
 func rowID(r reconcile.Row) string {
@@ -124,7 +125,7 @@ func (s *Service) view(sc channels.SyncChannel, ref string, c *chart.Chart, ss *
 	}
 	v.Indicators = reconcile.Indicators(c.Indicators, regInd)
 	for _, f := range a.Forecast {
-		v.Forecast = append(v.Forecast, ForecastRow{Forecast: f, StatusText: f.Status.Words()})
+		v.Forecast = append(v.Forecast, ForecastRow{Forecast: f, StatusWords: f.Status.Words()})
 	}
 	if v.Immunizations == nil {
 		v.Immunizations = []Row{}

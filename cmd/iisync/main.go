@@ -1,8 +1,9 @@
 // Command iisync is the iisync engine and its tools: serve runs the engine
 // from a configuration file, messages searches, shows, reprocesses and
-// resends stored messages over the running engine's API, inspect shows
-// messages field by field, send delivers message files over MLLP, and
-// version prints the build.
+// resends stored messages over the running engine's API, registry queries
+// the state registry for one patient and reconciles both sides (the Sync
+// Registry) over the same API, inspect shows messages field by field, send
+// delivers message files over MLLP, and version prints the build.
 //
 // This is the only main package and the only place that builds the logger,
 // handles signals and calls os.Exit; everything below it is embeddable.
@@ -40,6 +41,7 @@ func commands() []command {
 		{"serve", "run the engine from a configuration file (-c; default: the embedded demo)", runServe},
 		{"check", "validate a configuration file without starting anything", runCheck},
 		{"messages", "list, show, reprocess or resend stored messages over the API", runMessages},
+		{"registry", "the Sync Registry over the API: query the registry for a patient, compare, import, send, reconcile", runRegistry},
 		{"inspect", "show messages segment by segment with HL7 field names", runInspect},
 		{"send", "send message files over MLLP and report each ACK", runSend},
 		{"classify", "say what registry ACK/RSP files mean: accepted, warnings, rejected", runClassify},

@@ -21,6 +21,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/iisync/iisync/channels"
+	"github.com/iisync/iisync/channels/registry"
 	"github.com/iisync/iisync/channels/store"
 	"github.com/iisync/iisync/conf"
 	"github.com/iisync/iisync/console"
@@ -160,6 +161,8 @@ func serve(ctx context.Context, e *env, o serveOptions) int {
 		log.Error().Err(err).Msg("build engine")
 		return 2
 	}
+	// The Sync Registry names itself (component=registry) in its logger.
+	syncReg := registry.New(eng, log)
 	con, err := console.New(console.Config{Addr: f.API.Addr, Token: f.API.Token, PatientKey: key}, eng, reg, mux,
 		log.With().Str("component", "console").Logger())
 	if err != nil {
@@ -180,6 +183,17 @@ func serve(ctx context.Context, e *env, o serveOptions) int {
 		log.Error().Err(err).Msg("start engine")
 		return 1
 	}
+	if err := syncReg.Start(); err != nil {
+		ln.Close()
+		log.Error().Err(err).Msg("start sync registry")
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		if err := eng.Shutdown(sctx); err != nil {
+			log.Error().Err(err).Msg("shutdown incomplete")
+		}
+		return 1
+	}
+	con.SetRegistry(syncReg)
 	served := make(chan error, 1)
 	go func() { served <- con.Serve(ln) }()
 
@@ -239,8 +253,11 @@ loop:
 	log.Info().Dur("grace", grace).Msg("shutting down")
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), grace)
 	defer cancel()
-	// The API (and the HTTP sources on it) and the engine's listeners drain
-	// together; the store closes (deferred) only after both.
+	// The Sync Registry's follower stops first: it reads the store the
+	// engine writes. Then the API (and the HTTP sources on it) and the
+	// engine's listeners drain together; the store closes (deferred) only
+	// after both.
+	regErr := syncReg.Shutdown(sctx)
 	var wg sync.WaitGroup
 	var conErr, engErr error
 	wg.Go(func() { conErr = con.Shutdown(sctx) })
@@ -250,7 +267,7 @@ loop:
 		log.Error().Err(err).Msg("api listener stopped")
 		code = 1
 	}
-	if err := errors.Join(conErr, engErr); err != nil {
+	if err := errors.Join(regErr, conErr, engErr); err != nil {
 		log.Error().Err(err).Msg("shutdown incomplete")
 		code = 1
 	}
