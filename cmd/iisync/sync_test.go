@@ -212,6 +212,15 @@ func TestSyncRegistryEndToEnd(t *testing.T) {
 	if v, err = w.reg.Unselect("vxu", w.patient, "", []string{rowN(t, v, reconcile.RegistryOnly, "20140323")}, "nurse.kim"); err != nil {
 		t.Fatal(err)
 	}
+	var selected []string
+	for _, r := range v.Immunizations {
+		if r.Selected {
+			selected = append(selected, r.Date)
+		}
+	}
+	if !slices.Equal(selected, []string{"20131101"}) {
+		t.Fatalf("selected rows %v, want the 2013-11-01 HepB only", selected)
+	}
 	res, err := w.reg.Import("vxu", w.patient, nil, "nurse.kim")
 	if err != nil {
 		t.Fatal(err)
