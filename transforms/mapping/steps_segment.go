@@ -262,7 +262,6 @@ func (l *layout) lastNamed(name string) int {
 // new bytes Text when Orig is -1.
 type piece = hl7.Piece
 
-
 // pieces appends every original segment, in order.
 func (l *layout) pieces(items []piece) []piece {
 	for i := range l.segs {
