@@ -121,7 +121,7 @@ func (s *Service) Import(channel string, p Patient, named []string, who string) 
 	for _, d := range doses {
 		a.c.Upsert(d)
 	}
-	return s.finish(a, who, ActionImport, picked, fmt.Sprintf("%d doses queued for the EHR as historical (from the registry)", len(doses)),
+	return s.finish(a, who, ActionImport, picked, count(len(doses), "dose")+" queued for the EHR as historical (from the registry)",
 		[]store.ID{id}, []AuditMessage{{Direction: toEHR, Raw: string(raw)}})
 }
 
@@ -148,7 +148,7 @@ func (s *Service) Delete(channel string, p Patient, named []string, who string) 
 	for _, d := range doses {
 		a.c.Remove(d.ID)
 	}
-	return s.finish(a, who, ActionDelete, picked, fmt.Sprintf("%d deletions queued for the EHR", len(doses)),
+	return s.finish(a, who, ActionDelete, picked, count(len(doses), "deletion")+" queued for the EHR",
 		[]store.ID{id}, []AuditMessage{{Direction: toEHR, Raw: string(raw)}})
 }
 
@@ -331,7 +331,7 @@ func (s *Service) changeSelection(channel string, p Patient, which string, named
 	if !add {
 		action = ActionUnselect
 	}
-	s.audit(channel, a.ref, Audit{At: s.e.Now(), Who: who, Action: action, Rows: ids(picked), Outcome: fmt.Sprintf("%d rows selected", len(a.ss.Selected))})
+	s.audit(channel, a.ref, Audit{At: s.e.Now(), Who: who, Action: action, Rows: ids(picked), Outcome: count(len(a.ss.Selected), "row")+" selected"})
 	return s.view(a.sc, a.ref, a.c, a.ss), nil
 }
 
@@ -374,4 +374,12 @@ func (s *Service) Refresh(ctx context.Context, channel string, p Patient, who st
 		return nil, err
 	}
 	return s.query(ctx, sc, ref, c, who, ActionRefresh)
+}
+
+// count says "1 dose", "2 doses".
+func count(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

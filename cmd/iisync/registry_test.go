@@ -189,7 +189,7 @@ func TestRegistryColours(t *testing.T) {
 
 func TestRegistryActions(t *testing.T) {
 	v := goldenView()
-	imported := mustJSON(t, map[string]any{"action": "import", "outcome": "1 doses queued for the EHR as historical (from the registry)",
+	imported := mustJSON(t, map[string]any{"action": "import", "outcome": "1 dose queued for the EHR as historical (from the registry)",
 		"rows": []string{"R:SBD3"}, "message_ids": []int{57}, "view": v})
 	preflight := mustJSON(t, map[string]any{"error": "registry: the channel's pre-flight validation stopped the VXU: 1 findings",
 		"action": "send", "outcome": "stopped by pre-flight validation", "rows": []string{"L:EHR-FLU"}, "view": nil,
@@ -200,7 +200,7 @@ func TestRegistryActions(t *testing.T) {
 	trail := mustJSON(t, console.RegistryAuditTrail{Channel: "vxu-in", Entries: []registry.Audit{
 		{At: time.Date(2025, 6, 15, 17, 4, 5, 0, time.UTC), Who: "nurse.kim", Action: "query", Outcome: "Z42 AA/OK", MessageIDs: []store.ID{42},
 			Messages: []registry.AuditMessage{{Direction: "to_registry", Raw: "MSH|...ZZTEST"}}},
-		{At: time.Date(2025, 6, 15, 17, 5, 0, 0, time.UTC), Who: "nurse.kim", Action: "select", Rows: []string{"R:SBD3"}, Outcome: "1 rows selected"},
+		{At: time.Date(2025, 6, 15, 17, 5, 0, 0, time.UTC), Who: "nurse.kim", Action: "select", Rows: []string{"R:SBD3"}, Outcome: "1 row selected"},
 	}})
 	notReceived := goldenView()
 	notReceived.MessageStatus, notReceived.Summary = query.StatusNotReceived, "not received: soap: transport: connection refused"

@@ -330,3 +330,19 @@ func TestSummary(t *testing.T) {
 		t.Errorf("Counts json = %s", b)
 	}
 }
+
+// TestImportedSourceIsNotADifference: a dose imported from the registry
+// (RXA-9 05) matches the registry's administered record exactly, while a
+// parent-reported one (03) differs on its source.
+func TestImportedSourceIsNotADifference(t *testing.T) {
+	reg := []chart.Dose{{ID: "R1", Date: "20250115", CVX: "08", Source: "00"}}
+	for _, tc := range []struct {
+		source string
+		want   State
+	}{{"05", Match}, {"03", Differs}, {"", Match}} {
+		rows := Compare([]chart.Dose{{ID: "L1", Date: "20250115", CVX: "08", Source: tc.source}}, reg, Options{})
+		if len(rows) != 1 || rows[0].State != tc.want {
+			t.Errorf("local source %q: rows %+v, want one %s", tc.source, rows, tc.want)
+		}
+	}
+}

@@ -45,7 +45,9 @@
 // often drop or rewrite RXA-9 (§4.2). A local historical dose that the
 // registry holds as administered is therefore flagged: the registry has the
 // administering provider's record, which the Reconcile action may put in
-// its place. The expiry date, route, site, funding and the registry's
+// its place. A local dose whose source is "05" (historical, from a
+// registry: what an Import writes) is the registry's record and never
+// differs on its source. The expiry date, route, site, funding and the registry's
 // evaluation (OBX 30956-7 vaccine type, 59781-5 validity) are not compared:
 // the evaluation's vaccine type is the forecaster's group code, not the
 // dose's CVX (RXA-5).
