@@ -32,8 +32,17 @@ type Message struct {
 	flatOnce sync.Once
 	flat     []byte
 
-	once   sync.Once // guards segs, built on first access
-	segs   []segIndex
+	once sync.Once // guards segs, built on first access
+	segs []segIndex
+	// inline is where a parsed message's index lives for up to inlineSegs
+	// segments, allocated with it (parsed); edited messages share their
+	// source's index and have none.
+	inline *[inlineSegs]segIndex
+}
+
+// parsed is a Message with room for its index, in one allocation.
+type parsed struct {
+	m      Message
 	inline [inlineSegs]segIndex
 }
 
@@ -69,7 +78,9 @@ func Parse(b []byte) (*Message, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &Message{raw: b, d: d, msh: msh}
+	p := new(parsed)
+	m := &p.m
+	m.raw, m.d, m.msh, m.inline = b, d, msh, &p.inline
 	if err := m.scan(false); err != nil {
 		return nil, err
 	}
@@ -145,7 +156,7 @@ func delimitersOf(line []byte) (Delimiters, int) {
 func (m *Message) scan(store bool) error {
 	b := m.raw
 	s := lineScanner{b: b, pos: m.msh}
-	if store {
+	if store && m.inline != nil {
 		m.segs = m.inline[:0]
 	}
 	pos := 0
