@@ -85,7 +85,7 @@ type world struct {
 	cfg  channels.Config
 }
 
-func newWorld(t *testing.T, answer string) *world {
+func newWorld(t testing.TB, answer string) *world {
 	t.Helper()
 	w := &world{reg: &stubRegistry{answer: answer}, logs: &phitest.LogBuffer{}, dir: t.TempDir()}
 	srv := httptest.NewServer(soap.NewServer(w.reg, soap.ServerOptions{}))
@@ -114,7 +114,7 @@ func newWorld(t *testing.T, answer string) *world {
 }
 
 // start starts an engine and a Sync Registry on w's store.
-func (w *world) start(t *testing.T) {
+func (w *world) start(t testing.TB) {
 	t.Helper()
 	log := zerolog.New(w.logs)
 	var err error
@@ -141,7 +141,7 @@ func (w *world) stopEngine(eng *channels.Engine, svc *registry.Service) {
 }
 
 // send sends a VXU to channel over MLLP and checks the AA.
-func (w *world) send(t *testing.T, channel, msg string) {
+func (w *world) send(t testing.TB, channel, msg string) {
 	t.Helper()
 	var addr string
 	for _, c := range w.eng.Channels() {
@@ -268,5 +268,20 @@ func TestMirrorSurvivesRestart(t *testing.T) {
 	trail, err := w.svc.AuditTrail("vxu", patient)
 	if err != nil || len(trail) != 1 || trail[0].Action != registry.ActionQuery || len(trail[0].Messages) != 2 {
 		t.Fatalf("audit: %v %+v", err, trail)
+	}
+}
+
+// BenchmarkQuery is one Sync Registry query as a user runs it: the chart
+// caught up, a QBP built, submitted over SOAP on loopback (a stub registry
+// answering a Z32), the answer parsed and stored with the query (synced),
+// the session saved, the audit entry written and the view laid out.
+func BenchmarkQuery(b *testing.B) {
+	w := newWorld(b, z32)
+	w.send(b, "vxu", chartVXU)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := w.svc.Query(b.Context(), "vxu", patient, "bench"); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
