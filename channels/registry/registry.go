@@ -141,6 +141,9 @@ func (s *Service) CatchUp() error {
 	for _, c := range s.e.SyncChannels() {
 		syncOn[c.Name] = true
 	}
+	if len(syncOn) == 0 {
+		return nil // nothing to mirror; a reload that turns sync on folds the history then
+	}
 	for {
 		ids, err := s.st.IDsAfter(s.cursor, 500)
 		if err != nil {
@@ -164,15 +167,25 @@ func (s *Service) CatchUp() error {
 // fold applies message id to its patient's chart when it is a VXU of a
 // sync channel. Caller holds mu.
 func (s *Service) fold(id store.ID, syncOn map[string]bool) error {
-	m, err := s.st.Get(id)
+	meta, err := s.st.Meta(id)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return nil // pruned meanwhile
 	case err != nil:
 		return err
 	}
-	if !syncOn[m.Channel] || m.Source == channels.SourceRegistry || m.ParseError != "" ||
-		m.Status == store.StatusFiltered || m.Status == store.StatusErrored || !strings.HasPrefix(m.Type, "VXU") || m.Raw == nil {
+	if !syncOn[meta.Channel] || meta.Source == channels.SourceRegistry || meta.ParseError != "" || meta.ContentPruned ||
+		meta.Status == store.StatusFiltered || meta.Status == store.StatusErrored || !strings.HasPrefix(meta.Type, "VXU") {
+		return nil
+	}
+	m, err := s.st.Get(id)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return nil
+	case err != nil:
+		return err
+	}
+	if m.Raw == nil {
 		return nil
 	}
 	msg, err := hl7.Parse(m.Raw)

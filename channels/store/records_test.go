@@ -84,3 +84,17 @@ func TestIDsAfter(t *testing.T) {
 		t.Fatalf("IDsAfter(0, 1) = %v", got)
 	}
 }
+
+func TestMeta(t *testing.T) {
+	s := newStore(t)
+	m := msg("c", "S", "M1")
+	m.Raw = vxu("M1")
+	id := mustCommit(t, s, m)
+	got, err := s.Meta(id)
+	if err != nil || got.ControlID != "M1" || got.Channel != "c" || got.Raw != nil {
+		t.Fatalf("Meta: %+v %v", got, err)
+	}
+	if _, err := s.Meta(id + 1); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("Meta of an absent ID: %v", err)
+	}
+}
