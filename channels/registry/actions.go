@@ -331,7 +331,7 @@ func (s *Service) changeSelection(channel string, p Patient, which string, named
 	if !add {
 		action = ActionUnselect
 	}
-	s.audit(channel, a.ref, Audit{At: s.e.Now(), Who: who, Action: action, Rows: ids(picked), Outcome: count(len(a.ss.Selected), "row")+" selected"})
+	s.audit(channel, a.ref, Audit{At: s.e.Now(), Who: who, Action: action, Rows: ids(picked), Outcome: count(len(a.ss.Selected), "row") + " selected"})
 	return s.view(a.sc, a.ref, a.c, a.ss), nil
 }
 
@@ -352,28 +352,6 @@ func (s *Service) Drop(channel string, p Patient, who string) (*View, error) {
 	}
 	s.audit(channel, a.ref, Audit{At: s.e.Now(), Who: who, Action: ActionDrop, Outcome: "registry link dropped"})
 	return s.view(a.sc, a.ref, a.c, a.ss), nil
-}
-
-// Refresh queries the registry again for a patient already queried.
-func (s *Service) Refresh(ctx context.Context, channel string, p Patient, who string) (*View, error) {
-	sc, err := s.e.SyncChannel(channel)
-	if err != nil {
-		return nil, err
-	}
-	if err := s.CatchUp(); err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	ref, err := s.resolve(channel, p)
-	var c *chart.Chart
-	if err == nil {
-		c, err = s.loadChartRef(channel, ref)
-	}
-	s.mu.Unlock()
-	if err != nil {
-		return nil, err
-	}
-	return s.query(ctx, sc, ref, c, who, ActionRefresh)
 }
 
 // count says "1 dose", "2 doses".

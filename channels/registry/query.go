@@ -42,12 +42,23 @@ func registryAddress(sc channels.SyncChannel) (app, facility string) {
 	return "IIS", facility
 }
 
-// Query asks the registry for the patient's history (Refresh is the same
-// call), keeps the answer as the patient's session and returns the view.
-// A transport failure is not an error: the view says "not received" with
-// the reason. Errors are for what cannot be asked at all (no chart, no
-// name or birth date to query with, the store failing).
+// Query asks the registry for the patient's history, keeps the answer as
+// the patient's session and returns the view. A transport failure is not an
+// error: the view says "not received" with the reason. Errors are for what
+// cannot be asked at all (no chart, no name or birth date to query with,
+// the store failing).
 func (s *Service) Query(ctx context.Context, channel string, p Patient, who string) (*View, error) {
+	return s.ask(ctx, channel, p, who, ActionQuery)
+}
+
+// Refresh is Query again, recorded as a refresh: the window's button after
+// an action, to see the registry's side as it is now.
+func (s *Service) Refresh(ctx context.Context, channel string, p Patient, who string) (*View, error) {
+	return s.ask(ctx, channel, p, who, ActionRefresh)
+}
+
+// ask loads the patient's chart and queries for it.
+func (s *Service) ask(ctx context.Context, channel string, p Patient, who, action string) (*View, error) {
 	sc, err := s.e.SyncChannel(channel)
 	if err != nil {
 		return nil, err
@@ -65,7 +76,7 @@ func (s *Service) Query(ctx context.Context, channel string, p Patient, who stri
 	if err != nil {
 		return nil, err
 	}
-	return s.query(ctx, sc, ref, c, who, ActionQuery)
+	return s.query(ctx, sc, ref, c, who, action)
 }
 
 // query runs one QBP for chart c (loaded by the caller) and records it.

@@ -136,20 +136,12 @@ func (s *Service) view(sc channels.SyncChannel, ref string, c *chart.Chart, ss *
 // Show returns the view of the patient's last query, compared with the
 // chart as it is now.
 func (s *Service) Show(channel string, p Patient) (*View, error) {
-	sc, err := s.e.SyncChannel(channel)
+	a, err := s.begin(channel, p)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.CatchUp(); err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
 	defer s.mu.Unlock()
-	ref, c, ss, err := s.loadAll(channel, p)
-	if err != nil {
-		return nil, err
-	}
-	return s.view(sc, ref, c, ss), nil
+	return s.view(a.sc, a.ref, a.c, a.ss), nil
 }
 
 // pick resolves the rows an action names: numbers ("3") or IDs ("L:..."),
