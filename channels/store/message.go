@@ -305,7 +305,15 @@ func (s *Store) Commit(m *Message, destinations []string, dedupe time.Duration) 
 
 // Get returns the full record of id with the bytes of every stage;
 // ErrNotFound if it is not stored.
-func (s *Store) Get(id ID) (*Message, error) {
+func (s *Store) Get(id ID) (*Message, error) { return s.load(id, true) }
+
+// Meta returns the record of id without the bytes of its stages (Raw,
+// Transformed, Sent and Response are nil): what a follower needs to decide
+// whether it wants the message at all. ErrNotFound if it is not stored.
+func (s *Store) Meta(id ID) (*Message, error) { return s.load(id, false) }
+
+// load reads the record of id, and the bytes of its stages with content.
+func (s *Store) load(id ID, content bool) (*Message, error) {
 	if err := s.enter(); err != nil {
 		return nil, err
 	}
@@ -313,44 +321,10 @@ func (s *Store) Get(id ID) (*Message, error) {
 	var m *Message
 	err := s.db.View(func(txn *badger.Txn) error {
 		var err error
-		if m, err = loadRecord(txn, id); err != nil {
+		if m, err = loadRecord(txn, id); err != nil || !content {
 			return err
 		}
-		p := contentPrefix(id)
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: p, PrefetchValues: true, PrefetchSize: 8})
-		defer it.Close()
-		for it.Rewind(); it.Valid(); it.Next() {
-			item := it.Item()
-			k := item.Key()[len(p):]
-			if len(k) == 0 {
-				continue
-			}
-			v, err := item.ValueCopy(nil)
-			if err != nil {
-				return err
-			}
-			if v == nil {
-				v = []byte{}
-			}
-			stage, dest := k[0], string(k[1:])
-			switch stage {
-			case stageRaw:
-				m.Raw = v
-			case stageTransformed:
-				m.Transformed = v
-			case stageSent, stageResponse:
-				for i := range m.Deliveries {
-					if d := &m.Deliveries[i]; d.Destination == dest {
-						if stage == stageSent {
-							d.Sent = v
-						} else {
-							d.Response = v
-						}
-					}
-				}
-			}
-		}
-		return nil
+		return loadContent(txn, m)
 	})
 	if err != nil {
 		if errors.Is(err, ErrNotFound) || errors.Is(err, ErrCorrupt) {
@@ -359,6 +333,45 @@ func (s *Store) Get(id ID) (*Message, error) {
 		return nil, fmt.Errorf("store: get: %w", err)
 	}
 	return m, nil
+}
+
+// loadContent fills the byte fields of m from its content keys.
+func loadContent(txn *badger.Txn, m *Message) error {
+	p := contentPrefix(m.ID)
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: p, PrefetchValues: true, PrefetchSize: 8})
+	defer it.Close()
+	for it.Rewind(); it.Valid(); it.Next() {
+		item := it.Item()
+		k := item.Key()[len(p):]
+		if len(k) == 0 {
+			continue
+		}
+		v, err := item.ValueCopy(nil)
+		if err != nil {
+			return err
+		}
+		if v == nil {
+			v = []byte{}
+		}
+		stage, dest := k[0], string(k[1:])
+		switch stage {
+		case stageRaw:
+			m.Raw = v
+		case stageTransformed:
+			m.Transformed = v
+		case stageSent, stageResponse:
+			for i := range m.Deliveries {
+				if d := &m.Deliveries[i]; d.Destination == dest {
+					if stage == stageSent {
+						d.Sent = v
+					} else {
+						d.Response = v
+					}
+				}
+			}
+		}
+	}
+	return nil
 }
 
 // Pending lists the queued items of dest in ID order (due or not) with IDs

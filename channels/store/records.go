@@ -171,26 +171,3 @@ func (s *Store) IDsAfter(after ID, limit int) ([]ID, error) {
 	}
 	return out, nil
 }
-
-// Meta returns the record of id without the bytes of its stages (Raw,
-// Transformed, Sent and Response are nil): what a follower needs to decide
-// whether it wants the message at all. ErrNotFound if it is not stored.
-func (s *Store) Meta(id ID) (*Message, error) {
-	if err := s.enter(); err != nil {
-		return nil, err
-	}
-	defer s.leave()
-	var m *Message
-	err := s.db.View(func(txn *badger.Txn) error {
-		var err error
-		m, err = loadRecord(txn, id)
-		return err
-	})
-	if err != nil {
-		if errors.Is(err, ErrNotFound) || errors.Is(err, ErrCorrupt) {
-			return nil, err
-		}
-		return nil, fmt.Errorf("store: meta: %w", err)
-	}
-	return m, nil
-}
