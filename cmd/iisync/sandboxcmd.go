@@ -74,6 +74,7 @@ func runSandbox(ctx context.Context, e *env, args []string) int {
 	if set["cert-dir"] {
 		cfg.CertDir = *certDir
 	}
+	defer zerolog.SetGlobalLevel(zerolog.GlobalLevel()) // newLogger moves it; tests run commands in-process
 	log, _, err := newLogger(e.stderr, "info", "console")
 	if err != nil {
 		fmt.Fprintf(e.stderr, "iisync sandbox: %v\n", err)
