@@ -111,10 +111,10 @@ func (s *Service) Import(channel string, p Patient, named []string, who string) 
 	doses := make([]chart.Dose, len(picked))
 	for i, r := range picked {
 		doses[i] = *r.Registry
-		doses[i].Source = "05"
+		doses[i].Source = chart.SourceFromRegistry
 		doses[i].Valid = ""
 	}
-	id, raw, err := s.toEHR(a, doses, "A", "05")
+	id, raw, err := s.toEHR(a, doses, "A", chart.SourceFromRegistry)
 	if err != nil {
 		return nil, err
 	}
@@ -174,8 +174,8 @@ func (s *Service) Reconcile(channel string, p Patient, localRow, registryRow str
 		return nil, err
 	}
 	d := *r[0].Registry
-	d.ID, d.Source, d.Valid = l[0].Local.ID, "05", ""
-	id, raw, err := s.toEHR(a, []chart.Dose{d}, "U", "05")
+	d.ID, d.Source, d.Valid = l[0].Local.ID, chart.SourceFromRegistry, ""
+	id, raw, err := s.toEHR(a, []chart.Dose{d}, "U", chart.SourceFromRegistry)
 	if err != nil {
 		return nil, err
 	}

@@ -192,6 +192,13 @@ func Apply(c *Chart, m *hl7.Message) error {
 			continue
 		}
 		d.Updated = at
+		if _, known := c.Dose(d.ID); !known && sameKey(d) != "" {
+			// The EHR's own record of a dose the Sync Registry imported
+			// (RXA-9 05, under the registry's ID) takes its place.
+			c.Doses = slices.DeleteFunc(c.Doses, func(x Dose) bool {
+				return x.Source == SourceFromRegistry && sameKey(x) == sameKey(d)
+			})
+		}
 		c.Upsert(d)
 		for _, in := range r.ins {
 			c.AddIndicator(in)
@@ -202,6 +209,10 @@ func Apply(c *Chart, m *hl7.Message) error {
 	}
 	return nil
 }
+
+// SourceFromRegistry is the NIP001 code of a historical dose taken from a
+// registry: what the Sync Registry's Import writes (VXUOptions.Source).
+const SourceFromRegistry = "05"
 
 // sameKey is what a delete without a known ID matches on: the date and the
 // CVX (else the NDC); "" when either is missing.

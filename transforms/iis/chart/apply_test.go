@@ -444,3 +444,30 @@ func equalDose(a, b Dose) bool {
 	a.Updated, b.Updated = time.Time{}, time.Time{}
 	return fmt.Sprintf("%#v", a) == fmt.Sprintf("%#v", b) && ua.Equal(ub)
 }
+
+// TestEHRRecordReplacesImport: a dose the Sync Registry imported (RXA-9
+// 05, registry ID) gives way to the EHR's own record of it (its own ID),
+// so the chart does not count the dose twice.
+func TestEHRRecordReplacesImport(t *testing.T) {
+	c := &Chart{Key: Key{Facility: "CLINIC", MRN: "PAT123"}}
+	c.Upsert(Dose{ID: "SBD1", Date: "20240101", CVX: "08", Source: SourceFromRegistry})
+	c.Upsert(Dose{ID: "SBD2", Date: "20240301", CVX: "10", Source: SourceFromRegistry})
+	vxu := "MSH|^~\\&|EHR|CLINIC|IIS|STATE|20250101||VXU^V04^VXU_V04|X1|P|2.5.1\r" +
+		"PID|1||PAT123^^^CLINIC^MR||ZZTEST^ZZTESTGIVEN||20200101|F\r" +
+		"ORC|RE||EHR-9^CLINIC\r" +
+		"RXA|0|1|20240101|20240101|08^Hep B^CVX|999|||05^From a registry^NIP001|||||||||||CP|A\r"
+	m, err := hl7.Parse([]byte(vxu))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Apply(c, m); err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, d := range c.Doses {
+		ids = append(ids, d.ID)
+	}
+	if want := []string{"EHR-9", "SBD2"}; !slices.Equal(ids, want) {
+		t.Fatalf("doses %v, want %v", ids, want)
+	}
+}

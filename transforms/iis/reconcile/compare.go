@@ -253,7 +253,7 @@ func differences(l, r *normDose) []Difference {
 	add("mvx", l.mvx, r.mvx, l.mvx == r.mvx)
 	add("amount", l.amount, r.amount, l.amount == r.amount)
 	lc, rc := sourceCategory(l.source), sourceCategory(r.source)
-	if lc != "" && rc != "" && l.source != fromRegistry {
+	if lc != "" && rc != "" && l.source != chart.SourceFromRegistry {
 		add("source", l.source, r.source, lc == rc)
 	}
 	add("completion", l.completion, r.completion, l.completion == r.completion)
@@ -306,8 +306,3 @@ func id(d *chart.Dose) string {
 	return d.ID
 }
 
-// fromRegistry is the NIP001 code of a historical record taken from a
-// registry (what the Sync Registry's Import writes): it is the registry's
-// own record, whatever source the registry keeps for it, so its source is
-// never a difference.
-const fromRegistry = "05"
