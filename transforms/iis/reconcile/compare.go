@@ -305,4 +305,3 @@ func id(d *chart.Dose) string {
 	}
 	return d.ID
 }
-
