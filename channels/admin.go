@@ -48,7 +48,7 @@ func (e *Engine) Channels() []ChannelInfo {
 		switch s := ch.Source; {
 		case s.MLLP != nil:
 			info.Address = s.MLLP.Addr
-			if l := lis[s.MLLP.Addr]; l != nil {
+			if l := lis[listenKey(ch.Name, s.MLLP.Addr)]; l != nil {
 				info.Address = l.addr()
 			}
 		case s.Directory != nil:

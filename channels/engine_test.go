@@ -283,11 +283,8 @@ func TestNewValidates(t *testing.T) {
 		}()}}, Options{PatientKey: []byte("k")}, "channels[0].filter.expr"},
 		{"http without mux", Config{Channels: []ChannelConfig{{Name: "h", Source: SourceConfig{HTTP: &HTTPSourceConfig{}},
 			Destinations: good.Channels[0].Destinations}}}, Options{PatientKey: []byte("k")}, "channels[0].source.http"},
-		{"shared address", Config{Channels: []ChannelConfig{good.Channels[0], func() ChannelConfig {
-			c := good.Channels[0]
-			c.Name = "b"
-			return c
-		}()}}, Options{PatientKey: []byte("k")}, "channels[1].source.mllp.addr"},
+		{"shared address", Config{Channels: []ChannelConfig{fixedAddr(good.Channels[0], "a"), fixedAddr(good.Channels[0], "b")}},
+			Options{PatientKey: []byte("k")}, "channels[1].source.mllp.addr"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -315,4 +312,12 @@ func TestChannelsInfo(t *testing.T) {
 	if fmt.Sprint(queues) != "[vxu/iis vxu/return]" {
 		t.Fatalf("queues = %v", queues)
 	}
+}
+
+// fixedAddr is c named name, listening on a fixed port (port 0 is each
+// channel's own and never shared).
+func fixedAddr(c ChannelConfig, name string) ChannelConfig {
+	c.Name = name
+	c.Source.MLLP = &mllp.Config{Addr: "127.0.0.1:24601"}
+	return c
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"reflect"
 
 	"github.com/iisync/iisync/conf/field"
@@ -123,6 +124,16 @@ func (e *Engine) build(cfg Config, running map[string]*worker) (*plan, error) {
 	return p, nil
 }
 
+// listenKey names a channel's MLLP listener: its address, which two
+// channels may not share, except that port 0 (any free port) is the
+// channel's own.
+func listenKey(channel, addr string) string {
+	if _, port, err := net.SplitHostPort(addr); err == nil && port == "0" {
+		return addr + "#" + channel
+	}
+	return addr
+}
+
 // checkSources rejects two enabled channels sharing a listener address,
 // directory or HTTP path, and HTTP sources without Options.HTTPMux.
 func (e *Engine) checkSources(cfg Config) error {
@@ -135,7 +146,7 @@ func (e *Engine) checkSources(cfg Config) error {
 		var key, name string
 		switch s := ch.Source; {
 		case s.MLLP != nil:
-			key, name = "mllp "+s.MLLP.Addr, "source.mllp.addr"
+			key, name = "mllp "+listenKey(ch.Name, s.MLLP.Addr), "source.mllp.addr"
 		case s.Directory != nil:
 			key, name = "dir "+s.Directory.Path, "source.directory.path"
 		case s.HTTP != nil:
@@ -167,18 +178,19 @@ func (e *Engine) swap(ctx context.Context, p *plan) error {
 		if src == nil {
 			continue
 		}
-		if l := curLis[src.Addr]; l != nil {
+		lk := listenKey(name, src.Addr)
+		if l := curLis[lk]; l != nil {
 			if key := liveChange(l.cfg, *src); key != "" {
 				return fmt.Errorf("reload not supported for channels[%d].source.mllp.%s", pp.index, key)
 			}
-			lis[src.Addr] = l
+			lis[lk] = l
 			continue
 		}
 		l, err := e.openListener(*src)
 		if err != nil {
 			return field.Prefix(fmt.Sprintf("channels[%d].source.mllp", pp.index), err)
 		}
-		lis[src.Addr], p.opened[src.Addr] = l, l
+		lis[lk], p.opened[lk] = l, l
 	}
 	routes := map[string]*pipeline{}
 	for _, name := range p.order {
@@ -197,7 +209,7 @@ func (e *Engine) swap(ctx context.Context, p *plan) error {
 	e.mu.Unlock()
 	for _, name := range p.order {
 		if src := p.pipes[name].cfg.Source.MLLP; src != nil {
-			lis[src.Addr].pipe.Store(p.pipes[name])
+			lis[listenKey(name, src.Addr)].pipe.Store(p.pipes[name])
 		}
 	}
 	e.routes.Store(&routes)

@@ -103,7 +103,7 @@ func newWorld(t testing.TB, answer string) *world {
 	w.cfg = channels.Config{Channels: []channels.ChannelConfig{
 		{Name: "vxu", Source: channels.SourceConfig{MLLP: &mllp.Config{Addr: "127.0.0.1:0"}}, Destinations: iis(),
 			Sync: &channels.SyncConfig{Profile: "Z34"}},
-		{Name: "plain", Source: channels.SourceConfig{MLLP: &mllp.Config{Addr: "127.0.0.2:0"}}, Destinations: iis()},
+		{Name: "plain", Source: channels.SourceConfig{MLLP: &mllp.Config{Addr: "127.0.0.1:0"}}, Destinations: iis()},
 	}}.WithDefaults()
 	if err := w.cfg.Validate(); err != nil {
 		t.Fatal(err)

@@ -125,7 +125,7 @@ func boot(t *testing.T, e *engine) {
 		t.Fatal("serve did not start listening")
 	}
 	e.api = "http://" + e.run.APIAddr
-	e.addr = mllpAddr(t, e.run, "vxu-in")
+	e.addr = mllpAddr(t, e.run, e.run.Engine.Channels()[0].Name) // the first channel (vxu-in in most tests)
 	var once sync.Once
 	var code int
 	e.stop = func() int {
