@@ -19,10 +19,10 @@ of the configuration (without -c: the embedded demo configuration): the
 Ping button of the Sync Registry window. It needs no running engine; it
 reads the destination's URL, TLS settings and profile from the file.
 
-Prints "NAME: ok in 12ms, echo \"TEXT\"" and exits 0 when the registry
-echoes; prints the SOAP fault kind or the transport failure and exits 1
-otherwise. Without --destination the configuration must have exactly one
-iis destination.
+Prints "CHANNEL/NAME: ok in 12ms, echo \"TEXT\"" for each iis destination
+(without --destination: every one of the file; with a NAME several channels
+use: each of them) and exits 0 when every registry echoes; prints the SOAP
+fault kind or the transport failure and exits 1 otherwise.
 
   -c, --config FILE       the configuration file
   --destination NAME      the iis destination: NAME or CHANNEL/NAME
@@ -52,57 +52,61 @@ func runPing(ctx context.Context, e *env, args []string) int {
 		fmt.Fprintf(e.stderr, "iisync ping: %v\n", err)
 		return 2
 	}
-	name, d, err := findIISDestination(f, dest)
+	dests, err := findIISDestinations(f, dest)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "iisync ping: %v\n", err)
 		return 2
 	}
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
-	start := time.Now()
-	got, err := channels.PingDestination(ctx, d, echo)
-	took := time.Since(start).Round(time.Millisecond)
-	if err != nil {
-		fmt.Fprintf(e.stdout, "%s: failed after %s: %s\n", name, took, pingFailure(err))
-		return 1
+	code := 0
+	for _, d := range dests {
+		start := time.Now()
+		got, err := channels.PingDestination(ctx, d.d, echo)
+		took := time.Since(start).Round(time.Millisecond)
+		if err != nil {
+			fmt.Fprintf(e.stdout, "%s: failed after %s: %s\n", d.name, took, pingFailure(err))
+			code = 1
+			continue
+		}
+		fmt.Fprintf(e.stdout, "%s: ok in %s, echo %q\n", d.name, took, got)
 	}
-	fmt.Fprintf(e.stdout, "%s: ok in %s, echo %q\n", name, took, got)
-	return 0
+	return code
 }
 
-// findIISDestination picks the iis destination named sel ("NAME" or
-// "CHANNEL/NAME"; "" when the file has exactly one).
-func findIISDestination(f *conf.File, sel string) (string, channels.DestinationConfig, error) {
-	type found struct {
-		name string
-		d    channels.DestinationConfig
-	}
-	var all, match []found
+// iisDestination is one iis destination of a file, named CHANNEL/NAME.
+type iisDestination struct {
+	name string
+	d    channels.DestinationConfig
+}
+
+// findIISDestinations lists the iis destinations sel names ("NAME" or
+// "CHANNEL/NAME"; "" for all of them), in file order.
+func findIISDestinations(f *conf.File, sel string) ([]iisDestination, error) {
+	var all, match []iisDestination
 	for _, ch := range f.Channels {
 		for _, d := range ch.Destinations {
 			if d.IIS == nil {
 				continue
 			}
-			fd := found{ch.Name + "/" + d.Name, d}
+			fd := iisDestination{ch.Name + "/" + d.Name, d}
 			all = append(all, fd)
 			if sel == "" || sel == d.Name || sel == fd.name {
 				match = append(match, fd)
 			}
 		}
 	}
-	names := make([]string, len(all))
-	for i, a := range all {
-		names[i] = a.name
-	}
 	switch {
 	case len(all) == 0:
-		return "", channels.DestinationConfig{}, errors.New("the configuration has no iis destination")
-	case len(match) == 1:
-		return match[0].name, match[0].d, nil
+		return nil, errors.New("the configuration has no iis destination")
 	case len(match) == 0:
-		return "", channels.DestinationConfig{}, fmt.Errorf("no iis destination %q (there are: %s)", sel, strings.Join(names, ", "))
+		names := make([]string, len(all))
+		for i, a := range all {
+			names[i] = a.name
+		}
+		return nil, fmt.Errorf("no iis destination %q (there are: %s)", sel, strings.Join(names, ", "))
 	}
-	return "", channels.DestinationConfig{}, fmt.Errorf("several iis destinations match %q; name one with --destination CHANNEL/NAME (%s)", sel, strings.Join(names, ", "))
+	return match, nil
 }
 
 // pingFailure says what went wrong in words: the fault kind, the HTTP

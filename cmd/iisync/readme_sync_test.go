@@ -107,6 +107,11 @@ func TestReadmeSyncWalkthrough(t *testing.T) {
 	if r := iisync(t, "", "registry", "ping", "--channel", "ehr-hourly", "--api", e.api); r.code != 0 {
 		t.Errorf("ping: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
+	// `iisync ping` with the demo configuration tests both iis destinations.
+	if r := iisync(t, "", "ping", "-c", e.configFile); r.code != 0 || strings.Count(r.stdout, ": ok in ") != 2 ||
+		!strings.Contains(r.stdout, "ehr-vxu/iis: ok") || !strings.Contains(r.stdout, "ehr-hourly/iis: ok") {
+		t.Errorf("ping: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
 	// The EHR got the import, the reconcile and the delete.
 	waitFor(t, func() bool { mu.Lock(); defer mu.Unlock(); return len(toEHR) == 3 }, "three VXUs at the EHR")
 	mu.Lock()
