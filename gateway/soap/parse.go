@@ -291,26 +291,10 @@ func readDetail(d *xml.Decoder, f *Fault) error {
 				if err := readCDCFault(d, f); err != nil {
 					return err
 				}
-			case strings.EqualFold(t.Name.Local, "Detail") && typed:
+			case typed && cdcFaultField(f, t.Name.Local) != nil:
 				s, err := readText(d)
-				if f.Detail == "" {
-					f.Detail = strings.TrimSpace(string(s))
-				}
-				if err != nil {
-					return err
-				}
-			case strings.EqualFold(t.Name.Local, "Code") && typed:
-				s, err := readText(d)
-				if f.CDCCode == "" {
-					f.CDCCode = strings.TrimSpace(string(s))
-				}
-				if err != nil {
-					return err
-				}
-			case strings.EqualFold(t.Name.Local, "Summary") && typed:
-				s, err := readText(d)
-				if f.CDCReason == "" {
-					f.CDCReason = strings.TrimSpace(string(s))
+				if dst := cdcFaultField(f, t.Name.Local); *dst == "" {
+					*dst = strings.TrimSpace(string(s))
 				}
 				if err != nil {
 					return err
@@ -439,4 +423,18 @@ func transcode(in io.Reader, high *[32]rune) (io.Reader, error) {
 var cp1252 = [32]rune{
 	'€', '\uFFFD', '‚', 'ƒ', '„', '…', '†', '‡', 'ˆ', '‰', 'Š', '‹', 'Œ', '\uFFFD', 'Ž', '\uFFFD',
 	'\uFFFD', '‘', '’', '“', '”', '•', '–', '—', '˜', '™', 'š', '›', 'œ', '\uFFFD', 'ž', 'Ÿ',
+}
+
+// cdcFaultField is the field of f that a CDC fault's child element name
+// (Detail, Code, Summary; any case) fills, or nil.
+func cdcFaultField(f *Fault, name string) *string {
+	switch strings.ToLower(name) {
+	case "detail":
+		return &f.Detail
+	case "code":
+		return &f.CDCCode
+	case "summary":
+		return &f.CDCReason
+	}
+	return nil
 }

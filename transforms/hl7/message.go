@@ -51,7 +51,7 @@ func (m *Message) flattened() *Message {
 	if len(m.over) == 0 {
 		return m
 	}
-	return &Message{raw: m.Raw(), d: m.d, msh: m.msh}
+	return newMessage(m.Raw(), m.d, m.msh)
 }
 
 // Encode returns the message in wire form. Parse never rewrites bytes and

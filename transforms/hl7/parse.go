@@ -46,6 +46,15 @@ type parsed struct {
 	inline [inlineSegs]segIndex
 }
 
+// newMessage returns a Message over raw whose index, built on first use,
+// lives beside it.
+func newMessage(raw []byte, d Delimiters, msh int) *Message {
+	p := new(parsed)
+	m := &p.m
+	m.raw, m.d, m.msh, m.inline = raw, d, msh, &p.inline
+	return m
+}
+
 // overSeg is segment i (an index into the segment index) as an edit left it.
 type overSeg struct {
 	i int
@@ -78,9 +87,7 @@ func Parse(b []byte) (*Message, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := new(parsed)
-	m := &p.m
-	m.raw, m.d, m.msh, m.inline = b, d, msh, &p.inline
+	m := newMessage(b, d, msh)
 	if err := m.scan(false); err != nil {
 		return nil, err
 	}

@@ -66,11 +66,7 @@ func isNDC(system string) bool {
 // (which hl7 keeps aside until the message's bytes are needed).
 func (s ndcToCVXStep) Apply(_ context.Context, m *hl7.Message) (*hl7.Message, error) {
 	d := m.Delims()
-	type edit struct {
-		i   int
-		seg []byte
-	}
-	var edits []edit
+	out := m // edits go to out; the loop reads m, which never changes
 	i, occ := -1, 0
 	for seg := range m.Segments() {
 		i++
@@ -90,12 +86,8 @@ func (s ndcToCVXStep) Apply(_ context.Context, m *hl7.Message) (*hl7.Message, er
 			}
 			return nil, &hl7.PathError{Path: s.segment + "[" + strconv.Itoa(occ) + "]-" + strconv.Itoa(s.field) + ".1", Err: ErrUnknownNDC}
 		}
-		edits = append(edits, edit{i, replaceField(seg.Raw(), d.Field, s.field, newRep, f.Raw()[len(rep.Raw()):])})
-	}
-	out := m
-	for _, e := range edits {
 		var err error
-		if out, err = out.ReplaceSegment(e.i, e.seg); err != nil {
+		if out, err = out.ReplaceSegment(i, replaceField(seg.Raw(), d.Field, s.field, newRep, f.Raw()[len(rep.Raw()):])); err != nil {
 			return nil, err
 		}
 	}
