@@ -14,7 +14,7 @@ import (
 // in Chart.Doses: it was given (not refused, not "not administered") and is
 // not the CVX 998 placeholder. The other rows of a VXU or RSP only carry
 // Indicators.
-func (d Dose) Event() bool { return d.Given() && normCVX(d.CVX) != NoVaccine }
+func (d Dose) Event() bool { return d.Given() && CanonCVX(d.CVX) != NoVaccine }
 
 // group is one ORC/RXA group of a message.
 type group struct {
@@ -140,7 +140,7 @@ func Apply(c *Chart, m *hl7.Message) error {
 	pid, _ := m.Segment("PID", 1)
 	pd1, hasPD1 := m.Segment("PD1", 1)
 	nk1, hasNK1 := m.Segment("NK1", 1)
-	p := ParseDemographics(pid, pd1, nk1, m.Delims())
+	p := ParseDemographics(pid, pd1, nk1)
 	old := c.Patient
 	if !hasPD1 {
 		p.Publicity, p.Protection, p.RegistryStatus = old.Publicity, old.Protection, old.RegistryStatus
@@ -217,7 +217,7 @@ const SourceFromRegistry = "05"
 // sameKey is what a delete without a known ID matches on: the date and the
 // CVX (else the NDC); "" when either is missing.
 func sameKey(d Dose) string {
-	v := normCVX(d.CVX)
+	v := CanonCVX(d.CVX)
 	if v == "" && d.NDC != "" {
 		v = "ndc:" + d.NDC
 	}
@@ -266,12 +266,15 @@ func (c *Chart) Dose(id string) (Dose, bool) {
 // indicatorKey is what makes two indicators the same: kind, code and CVX
 // (leading zeros ignored).
 func indicatorKey(in Indicator) [3]string {
-	return [3]string{string(in.Kind), in.Code, normCVX(in.CVX)}
+	return [3]string{string(in.Kind), in.Code, CanonCVX(in.CVX)}
 }
 
+// cmpIndicator orders indicators by kind, CVX and code. The CVX compares
+// without leading zeros ("8" after "45"), the order stored charts have.
 func cmpIndicator(a, b Indicator) int {
 	ka, kb := indicatorKey(a), indicatorKey(b)
-	return cmp.Or(cmp.Compare(ka[0], kb[0]), cmp.Compare(ka[2], kb[2]), cmp.Compare(ka[1], kb[1]))
+	ca, cb := strings.TrimLeft(ka[2], "0"), strings.TrimLeft(kb[2], "0")
+	return cmp.Or(cmp.Compare(ka[0], kb[0]), cmp.Compare(ca, cb), cmp.Compare(ka[1], kb[1]))
 }
 
 // AddIndicator adds in, replacing an indicator of the same kind, code and

@@ -463,11 +463,7 @@ func TestEHRRecordReplacesImport(t *testing.T) {
 	if err := Apply(c, m); err != nil {
 		t.Fatal(err)
 	}
-	var ids []string
-	for _, d := range c.Doses {
-		ids = append(ids, d.ID)
-	}
-	if want := []string{"EHR-9", "SBD2"}; !slices.Equal(ids, want) {
-		t.Fatalf("doses %v, want %v", ids, want)
+	if got, want := ids(c), []string{"EHR-9", "SBD2"}; !slices.Equal(got, want) {
+		t.Fatalf("doses %v, want %v", got, want)
 	}
 }

@@ -19,7 +19,10 @@
 // PHI: store it encrypted, show it to authorised users, never log it.
 package chart
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // Key names one patient: the EHR's sending facility (MSH-4.1) and its
 // medical record number (PID-3.1 of the repetition of type MR, or the first
@@ -133,8 +136,11 @@ type Dose struct {
 func (d Dose) Administered() bool { return d.Source == "" || d.Source == "00" }
 
 // Given reports whether the dose was actually given: not refused and not
-// "not administered" (RXA-20 RE or NA).
-func (d Dose) Given() bool { return d.Completion != "RE" && d.Completion != "NA" }
+// "not administered" (RXA-20 RE or NA, in any case).
+func (d Dose) Given() bool {
+	c := strings.ToUpper(strings.TrimSpace(d.Completion))
+	return c != "RE" && c != "NA"
+}
 
 // IndicatorKind is what an Indicators-tab row says.
 type IndicatorKind string

@@ -85,11 +85,7 @@ func RegistryIDOf(pid hl7.Segment) string {
 // PID-13 use their first usable repetition (a phone is the first repetition
 // that is not an e-mail address: XTN.6 + XTN.7 digits, else XTN.1 digits).
 // Values are escape-decoded and trimmed of surrounding spaces.
-//
-// d is the message's delimiters (m.Delims()); the segments carry them too, so
-// it is kept only so that callers that hold raw segments can pass them.
-func ParseDemographics(pid, pd1, nk1 hl7.Segment, d hl7.Delimiters) Demographics {
-	_ = d
+func ParseDemographics(pid, pd1, nk1 hl7.Segment) Demographics {
 	var p Demographics
 	name := pid.Field(5)
 	for rep := range name.Repetitions() {
@@ -176,8 +172,7 @@ func ParseDose(orc, rxa, rxr hl7.Segment, obx []hl7.Segment) (Dose, []Indicator)
 	d.Amount = sub(rxa.Field(6), 1)
 	d.Units = sub(rxa.Field(7), 1)
 	d.Source = sourceOf(rxa.Field(9))
-	d.Facility = rxa.Field(11).Component(4).Component(1).String()
-	d.Facility = strings.TrimSpace(d.Facility)
+	d.Facility = sub(rxa.Field(11), 4)
 	d.Lot = sub(rxa.Field(15), 1)
 	d.Expiry = digits8(sub(rxa.Field(16), 1))
 	d.MVX = sub(rxa.Field(17), 1)
@@ -190,7 +185,7 @@ func ParseDose(orc, rxa, rxr hl7.Segment, obx []hl7.Segment) (Dose, []Indicator)
 
 	cvx := d.CVX
 	var groups []string
-	if normCVX(cvx) == NoVaccine {
+	if CanonCVX(cvx) == NoVaccine {
 		cvx = ""
 	} else if cvx != "" {
 		groups = codes.Groups(cvx)
@@ -317,7 +312,7 @@ func sourceOf(f hl7.Field) string {
 // sub returns sub-component 1 of component n of f (of its first repetition
 // when f is a whole field), escape-decoded and trimmed.
 func sub(f hl7.Field, n int) string {
-	return strings.TrimSpace(f.Component(n).Component(1).String())
+	return strings.TrimSpace(f.SubComponent(n, 1))
 }
 
 // digits8 returns the leading digits of s, at most 8: the date of a DT or TS.
@@ -340,15 +335,22 @@ func onlyDigits(s string) string {
 	return b.String()
 }
 
-// normCVX returns a CVX code without surrounding spaces and leading zeros,
-// so that "08" and "8" compare equal.
-func normCVX(s string) string {
+// CanonCVX returns the canonical spelling of a CVX code, so that "08", "8"
+// and " 008" compare equal: CDC's code when the table has it
+// (codes.LookupCVX, "8" gives "08"), else an all-digit code without its
+// leading zeros, else the code trimmed and upper-cased; "" for "".
+func CanonCVX(s string) string {
 	s = strings.TrimSpace(s)
-	t := strings.TrimLeft(s, "0")
-	if t == "" && s != "" {
+	if e, ok := codes.LookupCVX(s); ok {
+		return e.Code
+	}
+	if s != "" && onlyDigits(s) == s {
+		if t := strings.TrimLeft(s, "0"); t != "" {
+			return t
+		}
 		return "0"
 	}
-	return t
+	return strings.ToUpper(s)
 }
 
 // ParseTime reads an HL7 DTM/TS value leniently:

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/iisync/iisync/transforms/hl7"
+	"github.com/iisync/iisync/transforms/iis/codes"
 )
 
 var vxuTime = time.Date(2025, 3, 4, 5, 6, 7, 0, time.UTC)
@@ -95,8 +96,8 @@ func TestVXURoundTrip(t *testing.T) {
 				if !w.Administered() {
 					w.Funding = ""
 				}
-				if w.Text == "" { // VXU writes the CVX's short name
-					w.Text = got.Doses[i].Text
+				if v, ok := codes.LookupCVX(w.CVX); ok && w.Text == "" { // VXU writes the CVX's short name
+					w.Text = v.Short
 				}
 				w.Updated = vxuTime
 				if !equalDose(got.Doses[i], w) {

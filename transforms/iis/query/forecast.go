@@ -153,19 +153,11 @@ func textOf(v hl7.Field) string {
 	return strings.TrimSpace(v.Component(1).String())
 }
 
-// groupsOf returns the CDC vaccine groups of a CVX code.
-func groupsOf(cvx string) []string {
-	if cvx == "" {
-		return nil
-	}
-	return codes.Groups(cvx)
-}
-
 // groupOf names the vaccine group of a forecast row: the CDC group of its
 // CVX (for a combination vaccine, the group its text names, else the
 // first), else the text, else the code.
 func groupOf(cvx, text string) string {
-	gs := groupsOf(cvx)
+	gs := codes.Groups(cvx)
 	switch len(gs) {
 	case 0:
 		if text != "" {

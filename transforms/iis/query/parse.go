@@ -71,12 +71,12 @@ func Parse(raw []byte, asked *Request) Response {
 			r.Candidates = append(r.Candidates, Candidate{
 				RegistryID: chart.RegistryIDOf(b.pid),
 				MRN:        mrnOf(b.pid),
-				Patient:    chart.ParseDemographics(b.pid, b.pd1, b.nk1, m.Delims()),
+				Patient:    chart.ParseDemographics(b.pid, b.pd1, b.nk1),
 			})
 		}
 	case len(blocks) == 1:
 		r.Quality = QualityMatch
-		r.Patient, r.Forecast = patient(blocks[0], m.Delims(), msgTime, msgDate)
+		r.Patient, r.Forecast = patient(blocks[0], msgTime, msgDate)
 		if asked != nil && asked.Chart != nil {
 			r.Patient.Key = asked.Chart.Key
 		}
@@ -211,11 +211,11 @@ type registryDose struct {
 // indicators, and the forecast. Rows that are not immunization events
 // (chart.Dose.Event: refusals, "not administered", CVX 998) contribute only
 // their indicators; forecast groups become Forecast rows.
-func patient(b *block, d hl7.Delimiters, msgTime time.Time, msgDate string) (*chart.Chart, []Forecast) {
+func patient(b *block, msgTime time.Time, msgDate string) (*chart.Chart, []Forecast) {
 	p := &chart.Chart{
 		Key:        chart.Key{MRN: mrnOf(b.pid)},
 		RegistryID: chart.RegistryIDOf(b.pid),
-		Patient:    chart.ParseDemographics(b.pid, b.pd1, b.nk1, d),
+		Patient:    chart.ParseDemographics(b.pid, b.pd1, b.nk1),
 		Updated:    msgTime,
 	}
 	var (
@@ -255,8 +255,8 @@ func patient(b *block, d hl7.Delimiters, msgTime time.Time, msgDate string) (*ch
 // "no vaccine administered" in either triplet of RXA-5.
 func isForecastRow(rxa hl7.Segment) bool {
 	f := rxa.Field(5)
-	return strings.TrimSpace(f.Component(1).String()) == chart.NoVaccine ||
-		strings.TrimSpace(f.Component(4).String()) == chart.NoVaccine
+	return chart.CanonCVX(f.Component(1).String()) == chart.NoVaccine ||
+		chart.CanonCVX(f.Component(4).String()) == chart.NoVaccine
 }
 
 // assignIDs gives each dose the registry's ORC-3.1 when it is unique among

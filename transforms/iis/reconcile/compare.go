@@ -49,21 +49,6 @@ func (s State) Color() string {
 	return ""
 }
 
-// Words returns a short label for the state, for screens and reports.
-func (s State) Words() string {
-	switch s {
-	case Match:
-		return "In both, the same"
-	case Differs:
-		return "In both, with differences"
-	case LocalOnly:
-		return "Only in the local chart"
-	case RegistryOnly:
-		return "Only in the registry"
-	}
-	return ""
-}
-
 // rank orders states within one date and group.
 func (s State) rank() int {
 	switch s {

@@ -288,25 +288,22 @@ func TestCompareCopies(t *testing.T) {
 	}
 }
 
-func TestStateWords(t *testing.T) {
+func TestStateColor(t *testing.T) {
 	tests := []struct {
-		s            State
-		color, words string
-		json         string
+		s     State
+		color string
+		json  string
 	}{
-		{Match, "white", "In both, the same", `"match"`},
-		{Differs, "white", "In both, with differences", `"differs"`},
-		{LocalOnly, "blue", "Only in the local chart", `"local_only"`},
-		{RegistryOnly, "yellow", "Only in the registry", `"registry_only"`},
-		{State("bogus"), "", "", `"bogus"`},
+		{Match, "white", `"match"`},
+		{Differs, "white", `"differs"`},
+		{LocalOnly, "blue", `"local_only"`},
+		{RegistryOnly, "yellow", `"registry_only"`},
+		{State("bogus"), "", `"bogus"`},
 	}
 	for _, tc := range tests {
 		t.Run(string(tc.s), func(t *testing.T) {
 			if got := tc.s.Color(); got != tc.color {
 				t.Errorf("Color() = %q, want %q", got, tc.color)
-			}
-			if got := tc.s.Words(); got != tc.words {
-				t.Errorf("Words() = %q, want %q", got, tc.words)
 			}
 			b, err := json.Marshal(tc.s)
 			if err != nil || string(b) != tc.json {

@@ -88,10 +88,7 @@ func indicatorGroups(in *chart.Indicator) []string {
 	if len(in.Groups) > 0 {
 		return in.Groups
 	}
-	if in.CVX != "" {
-		return codes.Groups(canonCVX(in.CVX, ""))
-	}
-	return nil
+	return codes.Groups(in.CVX)
 }
 
 func kindRank(k chart.IndicatorKind) int {

@@ -9,10 +9,6 @@ import (
 	"github.com/iisync/iisync/transforms/iis/codes"
 )
 
-// noVaccine is CDC's CVX for "no vaccine administered", which registries use
-// for forecast rows.
-const noVaccine = "998"
-
 // normDose is one side's dose, normalised for pairing.
 type normDose struct {
 	idx    int        // index in the caller's slice
@@ -27,21 +23,18 @@ type normDose struct {
 }
 
 // prepare normalises the doses of one side and drops those that are not
-// doses (CVX 998, RXA-20 NA or RE).
+// immunization events (chart.Dose.Event: CVX 998, RXA-20 NA or RE).
 func prepare(ds []chart.Dose) []normDose {
 	out := make([]normDose, 0, len(ds))
 	for i, d := range ds {
+		if !d.Event() {
+			continue
+		}
 		completion := strings.ToUpper(strings.TrimSpace(d.Completion))
-		if completion == "NA" || completion == "RE" {
-			continue
-		}
-		cvx := canonCVX(d.CVX, d.NDC)
-		if cvx == noVaccine {
-			continue
-		}
 		if completion == "" {
 			completion = "CP"
 		}
+		cvx := canonCVX(d.CVX, d.NDC)
 		p := normDose{
 			idx:        i,
 			d:          d,
@@ -62,27 +55,13 @@ func prepare(ds []chart.Dose) []normDose {
 	return out
 }
 
-// canonCVX returns CDC's spelling of a CVX code ("8" → "08"); for a code
-// not in the table the code with leading zeros dropped; with no CVX the CVX
-// of the NDC; else "".
+// canonCVX returns chart.CanonCVX of the CVX code ("8" → "08"), or, with no
+// CVX, the CVX of the NDC; else "".
 func canonCVX(cvx, ndc string) string {
-	c := strings.TrimSpace(cvx)
-	if c == "" {
-		var ok bool
-		if c, ok = codes.LookupNDC(ndc); !ok {
-			return ""
-		}
+	if strings.TrimSpace(cvx) == "" {
+		cvx, _ = codes.LookupNDC(ndc)
 	}
-	if e, ok := codes.LookupCVX(c); ok {
-		return e.Code
-	}
-	if allDigits(c) {
-		if t := strings.TrimLeft(c, "0"); t != "" {
-			return t
-		}
-		return "0"
-	}
-	return strings.ToUpper(c)
+	return chart.CanonCVX(cvx)
 }
 
 // normDate keeps the first 8 digits of an HL7 date or timestamp.
