@@ -119,7 +119,9 @@ func (c *cronSchedule) next(t time.Time) time.Time {
 		case !c.dayMatches(t):
 			t = time.Date(t.Year(), t.Month(), t.Day()+1, 0, 0, 0, 0, t.Location())
 		case c.hour&(1<<uint(t.Hour())) == 0:
-			t = t.Truncate(time.Hour).Add(time.Hour)
+			// Not t.Truncate(time.Hour): that rounds in UTC, which is not
+			// the top of the local hour in a zone offset by half an hour.
+			t = time.Date(t.Year(), t.Month(), t.Day(), t.Hour()+1, 0, 0, 0, t.Location())
 		case c.minute&(1<<uint(t.Minute())) == 0:
 			t = t.Add(time.Minute)
 		default:

@@ -43,6 +43,20 @@ func TestCronNext(t *testing.T) {
 	}
 }
 
+// TestCronNextHalfHourZone: in a zone offset by half an hour (India),
+// the hour's top is local, not UTC's.
+func TestCronNextHalfHourZone(t *testing.T) {
+	ist := time.FixedZone("IST", 5*3600+1800)
+	c, err := parseCron("0 11 * * *")
+	if err != nil {
+		t.Fatal(err)
+	}
+	from := time.Date(2026, 11, 25, 9, 7, 0, 0, ist)
+	if got, want := c.next(from), time.Date(2026, 11, 25, 11, 0, 0, 0, ist); !got.Equal(want) {
+		t.Errorf("next after %s = %s, want %s", from, got, want)
+	}
+}
+
 func TestCronErrors(t *testing.T) {
 	for _, expr := range []string{"", "* * * *", "60 * * * *", "* 24 * * *", "* * 0 * *", "* * * 13 *", "* * * * 8", "5-1 * * * *", "*/0 * * * *", "x * * * *"} {
 		if _, err := parseCron(expr); err == nil {

@@ -196,14 +196,22 @@ func (e *Engine) ToEHR(channel string, rec *store.Message) (store.ID, error) {
 	return id, nil
 }
 
-// Ref returns a keyed pseudonym of s (the first 16 hex digits of
-// HMAC-SHA256 with the patient key), safe to use in keys, URLs and logs:
-// the Sync Registry names each patient's chart by the Ref of facility and
-// MRN.
-func (e *Engine) Ref(s string) string {
+// PatientRef returns the patient_ref of an MRN (STYLE §7): the first 16
+// hex digits of HMAC-SHA256 with the patient key, as hl7.Message.PatientRef
+// computes it from PID-3.1, so it finds the patient's stored messages. The
+// Sync Registry also uses it as the keyed pseudonym of other patient keys
+// (facility and MRN).
+func (e *Engine) PatientRef(mrn string) string {
 	mac := hmac.New(sha256.New, e.opts.PatientKey)
-	mac.Write([]byte(s))
+	mac.Write([]byte(mrn))
 	return hex.EncodeToString(mac.Sum(nil)[:8])
+}
+
+// ControlID returns a fresh MSH-10 for a message the engine writes: kind, a
+// letter naming what it is, then the time and sequence of the return
+// channel's control IDs, 20 characters in all.
+func ControlID(kind byte, now time.Time) string {
+	return string(kind) + returnControlID(now)[1:]
 }
 
 // Now is the engine's clock.

@@ -3,8 +3,10 @@ package channels
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/iisync/iisync/gateway/soap"
+	"github.com/iisync/iisync/transforms/hl7"
 )
 
 func TestSyncConfigValidation(t *testing.T) {
@@ -44,5 +46,28 @@ func TestSyncConfigValidation(t *testing.T) {
 	ch.Sync = &SyncConfig{}
 	if got := ch.WithDefaults().Sync; got.Destination != "iis" || got.Profile != ProfileZ44 || got.Application != "IISYNC" {
 		t.Errorf("defaults: %+v", got)
+	}
+}
+
+// TestPatientRef: the engine's patient_ref of an MRN is the one stored with
+// the patient's messages (hl7.Message.PatientRef of PID-3.1), so the Sync
+// Registry's logs and records find them.
+func TestPatientRef(t *testing.T) {
+	key := []byte("test-patient-key-0123")
+	m, err := hl7.Parse(vxu("C1", "PAT123"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &Engine{opts: Options{PatientKey: key}}
+	if got, want := e.PatientRef("PAT123"), m.PatientRef(key); got != want || len(got) != 16 {
+		t.Errorf("PatientRef = %q, want %q", got, want)
+	}
+}
+
+func TestControlID(t *testing.T) {
+	now := time.Date(2025, 6, 15, 12, 0, 0, 0, time.UTC)
+	a, b := ControlID('Q', now), ControlID('Q', now)
+	if len(a) != 20 || !strings.HasPrefix(a, "Q20250615120000") || a == b {
+		t.Errorf("control IDs %q, %q: want 20 characters, Q and the time, distinct", a, b)
 	}
 }

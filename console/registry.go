@@ -145,36 +145,29 @@ var registryActions = map[string]registryAction{
 		return orNil(reg.Unselect(ch, p, req.Which, req.Rows, who))
 	}},
 	"import": {takesRows, func(_ context.Context, reg *registry.Service, ch string, p registry.Patient, req *RegistryRequest, who string) (any, error) {
-		return result(reg.Import(ch, p, req.Rows, who))
+		return orNil(reg.Import(ch, p, req.Rows, who))
 	}},
 	"send": {takesRows, func(ctx context.Context, reg *registry.Service, ch string, p registry.Patient, req *RegistryRequest, who string) (any, error) {
-		return result(reg.Send(ctx, ch, p, req.Rows, who))
+		return orNil(reg.Send(ctx, ch, p, req.Rows, who))
 	}},
 	"delete": {takesRows, func(_ context.Context, reg *registry.Service, ch string, p registry.Patient, req *RegistryRequest, who string) (any, error) {
-		return result(reg.Delete(ch, p, req.Rows, who))
+		return orNil(reg.Delete(ch, p, req.Rows, who))
 	}},
 	"reconcile": {takesPair, func(_ context.Context, reg *registry.Service, ch string, p registry.Patient, req *RegistryRequest, who string) (any, error) {
-		return result(reg.Reconcile(ch, p, req.Local, req.Registry, who))
+		return orNil(reg.Reconcile(ch, p, req.Local, req.Registry, who))
 	}},
 	"link": {takesCandidate, func(ctx context.Context, reg *registry.Service, ch string, p registry.Patient, req *RegistryRequest, who string) (any, error) {
 		return orNil(reg.Link(ctx, ch, p, req.Candidate, who))
 	}},
 }
 
-// orNil keeps a nil *View a nil interface, so callers can test for it.
-func orNil(v *registry.View, err error) (any, error) {
+// orNil keeps a nil *View or *Result a nil interface, so callers can test
+// for it. A *Result may come with an error.
+func orNil[T any](v *T, err error) (any, error) {
 	if v == nil {
 		return nil, err
 	}
 	return v, err
-}
-
-// result is orNil for a *Result, which may come with an error.
-func result(r *registry.Result, err error) (any, error) {
-	if r == nil {
-		return nil, err
-	}
-	return r, err
 }
 
 // who names the caller in the Sync Registry's audit trail: the claimed
@@ -359,7 +352,7 @@ func (s *Server) registryFail(w http.ResponseWriter, r *http.Request, action str
 // record: who, from where, which channel and patient (by patient_ref, the
 // keyed hash of the MRN that message search uses), never the MRN.
 func (s *Server) auditRegistry(r *http.Request, c caller, action, channel, mrn, outcome string) {
-	ev := s.log.Info().Str("audit", "registry_"+action).Str("channel", channel).Str("patient_ref", s.eng.Ref(mrn)).
+	ev := s.log.Info().Str("audit", "registry_"+action).Str("channel", channel).Str("patient_ref", s.eng.PatientRef(mrn)).
 		Str("remote_addr", r.RemoteAddr).Str("user", c.user)
 	if c.claimed != "" {
 		ev = ev.Str("claimed_user", c.claimed)

@@ -313,6 +313,7 @@ func TestRegistryFlow(t *testing.T) {
 		}
 		return strings.Join(out, ", ")
 	}
+	var ref string // the View's patient_ref
 	steps := []struct {
 		action, body string
 		want         string // rows as "date colour[*]"
@@ -333,6 +334,7 @@ func TestRegistryFlow(t *testing.T) {
 			t.Errorf("%s: rows %s, want %s", st.action, got, st.want)
 		}
 		if st.action == "query" {
+			ref = v.PatientRef
 			if v.MessageStatus != "received" || v.QueryQuality != "match" || v.RegistryID != "SR777" || v.Patient.MRN != "PAT123" ||
 				len(v.Forecast) != 1 || v.Forecast[0].Due != "20250201" || v.IISDemographics == nil || v.QueriedBy != "jdoe" {
 				t.Errorf("query view: %s %s %q %+v %+v", v.MessageStatus, v.QueryQuality, v.RegistryID, v.Forecast, v.IISDemographics)
@@ -389,6 +391,34 @@ func TestRegistryFlow(t *testing.T) {
 		if !strings.Contains(logs, want) {
 			t.Errorf("log lacks %s", want)
 		}
+	}
+	// One patient_ref names the patient everywhere: the View, the console's
+	// and the Sync Registry's log lines, and the stored messages.
+	var msgs console.MessageList
+	if code, _ := f.call(t, "GET", "/api/messages?patient=PAT123", "", "", &msgs); code != 200 || len(msgs.Messages) < 2 {
+		t.Fatalf("messages of the patient: %d %+v", code, msgs)
+	}
+	for _, m := range msgs.Messages {
+		if m.PatientRef != ref {
+			t.Errorf("message %d (%s) has patient_ref %q, the View %q", m.ID, m.Source, m.PatientRef, ref)
+		}
+	}
+	named := map[string]int{} // log message -> lines naming the patient
+	for line := range strings.Lines(logs) {
+		var l struct {
+			PatientRef *string `json:"patient_ref"`
+			Message    string  `json:"message"`
+		}
+		if json.Unmarshal([]byte(line), &l) != nil || l.PatientRef == nil {
+			continue
+		}
+		named[l.Message]++
+		if *l.PatientRef != ref {
+			t.Errorf("%q log line has patient_ref %q, the View %q", l.Message, *l.PatientRef, ref)
+		}
+	}
+	if named["phi accessed"] == 0 || named["sync registry action"] == 0 {
+		t.Errorf("log lines naming the patient: %v", named)
 	}
 }
 

@@ -44,36 +44,67 @@ func ids(rs []Row) []string {
 	return out
 }
 
-// act loads everything an action needs, under mu.
+// inState is a pick filter: the rows in state st.
+func inState(st reconcile.State) func(Row) bool {
+	return func(r Row) bool { return r.State == st }
+}
+
+// localDoses returns the local doses of rows.
+func localDoses(rows []Row) []chart.Dose {
+	out := make([]chart.Dose, len(rows))
+	for i, r := range rows {
+		out[i] = *r.Local
+	}
+	return out
+}
+
+// asImported is the registry's dose d as the EHR records it: historical,
+// from the registry (RXA-9 05), without the registry's evaluation.
+func asImported(d chart.Dose) chart.Dose {
+	d.Source, d.Valid = chart.SourceFromRegistry, ""
+	return d
+}
+
+// act is what an action works on: the channel, and the patient's chart
+// and session, loaded under mu.
 type act struct {
 	sc  channels.SyncChannel
 	ref string
 	c   *chart.Chart
 	ss  *Session
-	all []Row
 }
 
+// rows compares the chart with the session's registry side.
+func (a *act) rows() []Row { return rows(a.sc, a.c, a.ss) }
+
+// begin folds the messages stored so far into the charts and loads the
+// patient's chart and session. On success it returns with mu held.
 func (s *Service) begin(channel string, p Patient) (*act, error) {
 	sc, err := s.e.SyncChannel(channel)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.CatchUp(); err != nil {
-		return nil, err
-	}
+	a := &act{sc: sc}
 	s.mu.Lock()
-	ref, c, ss, err := s.loadAll(channel, p)
+	err = s.catchUp()
+	if err == nil {
+		a.ref, a.c, a.ss, err = s.loadAll(channel, p)
+	}
 	if err != nil {
 		s.mu.Unlock()
 		return nil, err
 	}
-	return &act{sc: sc, ref: ref, c: c, ss: ss, all: rows(sc, c, ss)}, nil
+	return a, nil
 }
 
-// toEHR queues a VXU of doses for the EHR on the return channel.
-func (s *Service) toEHR(a *act, doses []chart.Dose, action, source string) (store.ID, []byte, error) {
+// toEHR carries out an action on the EHR's side: it queues one VXU of
+// doses (RXA-21 rxa21: A, U or D) for the EHR on the return channel,
+// applies the doses to the chart, saves chart and session (the rows acted
+// on leave the selection), records the action and returns its result.
+// Caller holds mu.
+func (s *Service) toEHR(a *act, who, action string, picked []Row, doses []chart.Dose, rxa21, outcome string) (*Result, error) {
 	if !a.sc.Return {
-		return 0, nil, ErrNoReturn
+		return nil, ErrNoReturn
 	}
 	now := s.e.Now()
 	app, fac := registryAddress(a.sc)
@@ -83,16 +114,36 @@ func (s *Service) toEHR(a *act, doses []chart.Dose, action, source string) (stor
 	if a.sc.ACK.SendingFacility != "" {
 		fac = a.sc.ACK.SendingFacility
 	}
-	ctl := controlID('V', now)
+	ctl := channels.ControlID('V', now)
 	raw, err := chart.VXU(a.c, doses, chart.VXUOptions{SendingApp: app, SendingFacility: fac,
 		ReceivingApp: "EHR", ReceivingFacility: a.c.Key.Facility, ControlID: ctl, Time: now,
-		Action: action, Source: source, IncludeRegistryID: true})
+		Action: rxa21, IncludeRegistryID: true})
 	if err != nil {
-		return 0, nil, fmt.Errorf("registry: build VXU: %w", err)
+		return nil, fmt.Errorf("registry: build VXU: %w", err)
 	}
-	rec := s.record(a.sc, a.ref, a.c.Key, typeVXU, ctl, raw, now)
-	id, err := s.e.ToEHR(a.sc.Name, rec)
-	return id, raw, err
+	id, err := s.e.ToEHR(a.sc.Name, s.record(a.sc, a.c.Key, typeVXU, ctl, raw, now))
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range doses {
+		if rxa21 == "D" {
+			a.c.Remove(d.ID)
+		} else {
+			a.c.Upsert(d)
+		}
+	}
+	if err := s.saveChart(a.sc.Name, a.c); err != nil {
+		return nil, err
+	}
+	rows := ids(picked)
+	a.ss.Selected = slices.DeleteFunc(a.ss.Selected, func(id string) bool { return slices.Contains(rows, id) })
+	if err := s.saveSession(a.sc.Name, a.ref, a.ss); err != nil {
+		return nil, err
+	}
+	msgIDs := []store.ID{id}
+	s.audit(a.sc.Name, &a.c.Key, Audit{At: now, Who: who, Action: action, Rows: rows, Outcome: outcome, MessageIDs: msgIDs,
+		Messages: []AuditMessage{{Direction: toEHR, Raw: string(raw)}}})
+	return &Result{Action: action, Outcome: outcome, Rows: rows, MessageIDs: msgIDs, View: s.view(a.sc, a.c, a.ss)}, nil
 }
 
 // Import sends the registry-only doses of rows (or of the selection) to
@@ -104,25 +155,16 @@ func (s *Service) Import(channel string, p Patient, named []string, who string) 
 		return nil, err
 	}
 	defer s.mu.Unlock()
-	picked, err := pick(a.all, named, a.ss.Selected, func(r Row) bool { return r.State == reconcile.RegistryOnly })
+	picked, err := pick(a.rows(), named, a.ss.Selected, inState(reconcile.RegistryOnly))
 	if err != nil {
 		return nil, err
 	}
 	doses := make([]chart.Dose, len(picked))
 	for i, r := range picked {
-		doses[i] = *r.Registry
-		doses[i].Source = chart.SourceFromRegistry
-		doses[i].Valid = ""
+		doses[i] = asImported(*r.Registry)
 	}
-	id, raw, err := s.toEHR(a, doses, "A", chart.SourceFromRegistry)
-	if err != nil {
-		return nil, err
-	}
-	for _, d := range doses {
-		a.c.Upsert(d)
-	}
-	return s.finish(a, who, ActionImport, picked, count(len(doses), "dose")+" queued for the EHR as historical (from the registry)",
-		[]store.ID{id}, []AuditMessage{{Direction: toEHR, Raw: string(raw)}})
+	return s.toEHR(a, who, ActionImport, picked, doses, "A",
+		count(len(doses), "dose")+" queued for the EHR as historical (from the registry)")
 }
 
 // Delete sends RXA-21 D for the local doses of rows (or of the selection)
@@ -133,23 +175,11 @@ func (s *Service) Delete(channel string, p Patient, named []string, who string) 
 		return nil, err
 	}
 	defer s.mu.Unlock()
-	picked, err := pick(a.all, named, a.ss.Selected, func(r Row) bool { return r.Local != nil })
+	picked, err := pick(a.rows(), named, a.ss.Selected, func(r Row) bool { return r.Local != nil })
 	if err != nil {
 		return nil, err
 	}
-	doses := make([]chart.Dose, len(picked))
-	for i, r := range picked {
-		doses[i] = *r.Local
-	}
-	id, raw, err := s.toEHR(a, doses, "D", "")
-	if err != nil {
-		return nil, err
-	}
-	for _, d := range doses {
-		a.c.Remove(d.ID)
-	}
-	return s.finish(a, who, ActionDelete, picked, count(len(doses), "deletion")+" queued for the EHR",
-		[]store.ID{id}, []AuditMessage{{Direction: toEHR, Raw: string(raw)}})
+	return s.toEHR(a, who, ActionDelete, picked, localDoses(picked), "D", count(len(picked), "deletion")+" queued for the EHR")
 }
 
 // Reconcile pairs a local-only row with a registry-only row of the same
@@ -162,26 +192,22 @@ func (s *Service) Reconcile(channel string, p Patient, localRow, registryRow str
 		return nil, err
 	}
 	defer s.mu.Unlock()
-	l, err := pick(a.all, []string{localRow}, nil, func(r Row) bool { return r.State == reconcile.LocalOnly })
+	all := a.rows()
+	l, err := pick(all, []string{localRow}, nil, inState(reconcile.LocalOnly))
 	if err != nil {
 		return nil, err
 	}
-	r, err := pick(a.all, []string{registryRow}, nil, func(r Row) bool { return r.State == reconcile.RegistryOnly })
+	r, err := pick(all, []string{registryRow}, nil, inState(reconcile.RegistryOnly))
 	if err != nil {
 		return nil, err
 	}
 	if err := reconcile.CheckReconcile(*l[0].Local, *r[0].Registry); err != nil {
 		return nil, err
 	}
-	d := *r[0].Registry
-	d.ID, d.Source, d.Valid = l[0].Local.ID, chart.SourceFromRegistry, ""
-	id, raw, err := s.toEHR(a, []chart.Dose{d}, "U", chart.SourceFromRegistry)
-	if err != nil {
-		return nil, err
-	}
-	a.c.Upsert(d)
-	return s.finish(a, who, ActionReconcile, []Row{l[0], r[0]}, "local historical record updated to the registry's, queued for the EHR",
-		[]store.ID{id}, []AuditMessage{{Direction: toEHR, Raw: string(raw)}})
+	d := asImported(*r[0].Registry)
+	d.ID = l[0].Local.ID
+	return s.toEHR(a, who, ActionReconcile, []Row{l[0], r[0]}, []chart.Dose{d}, "U",
+		"local historical record updated to the registry's, queued for the EHR")
 }
 
 // Send submits the local-only doses of rows (or of the selection), with the
@@ -193,19 +219,15 @@ func (s *Service) Send(ctx context.Context, channel string, p Patient, named []s
 	if err != nil {
 		return nil, err
 	}
-	picked, err := pick(a.all, named, a.ss.Selected, func(r Row) bool { return r.State == reconcile.LocalOnly })
+	picked, err := pick(a.rows(), named, a.ss.Selected, inState(reconcile.LocalOnly))
 	if err != nil {
 		s.mu.Unlock()
 		return nil, err
 	}
-	doses := make([]chart.Dose, len(picked))
-	for i, r := range picked {
-		doses[i] = *r.Local
-	}
 	now := s.e.Now()
 	app, fac := registryAddress(a.sc)
-	ctl := controlID('S', now)
-	raw, err := chart.VXU(a.c, doses, chart.VXUOptions{SendingApp: a.sc.Sync.Application, SendingFacility: a.c.Key.Facility,
+	ctl := channels.ControlID('S', now)
+	raw, err := chart.VXU(a.c, localDoses(picked), chart.VXUOptions{SendingApp: a.sc.Sync.Application, SendingFacility: a.c.Key.Facility,
 		ReceivingApp: app, ReceivingFacility: fac, ControlID: ctl, Time: now, Action: "A", IncludeRegistryID: true})
 	s.mu.Unlock() // not held while the registry answers
 	if err != nil {
@@ -215,7 +237,7 @@ func (s *Service) Send(ctx context.Context, channel string, p Patient, named []s
 	if err != nil {
 		return nil, err
 	}
-	rec := s.record(a.sc, a.ref, a.c.Key, typeVXU, ctl, raw, now)
+	rec := s.record(a.sc, a.c.Key, typeVXU, ctl, raw, now)
 	if tr.Transformed != nil {
 		rec.Transformed = tr.Transformed
 	}
@@ -225,7 +247,7 @@ func (s *Service) Send(ctx context.Context, channel string, p Patient, named []s
 	case channels.TryRejected:
 		res.Findings, res.Outcome = tr.Findings, "stopped by pre-flight validation"
 		s.mu.Lock()
-		s.audit(channel, a.ref, Audit{At: now, Who: who, Action: ActionSend, Rows: res.Rows, Outcome: res.Outcome,
+		s.audit(channel, &a.c.Key, Audit{At: now, Who: who, Action: ActionSend, Rows: res.Rows, Outcome: res.Outcome,
 			Messages: []AuditMessage{{Direction: toRegistry, Raw: string(raw)}}})
 		s.mu.Unlock()
 		return res, fmt.Errorf("%w: %d findings", ErrPreflight, len(tr.Findings))
@@ -246,7 +268,7 @@ func (s *Service) Send(ctx context.Context, channel string, p Patient, named []s
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.audit(channel, a.ref, Audit{At: now, Who: who, Action: ActionSend, Rows: res.Rows, Outcome: res.Outcome, MessageIDs: res.MessageIDs,
+	s.audit(channel, &a.c.Key, Audit{At: now, Who: who, Action: ActionSend, Rows: res.Rows, Outcome: res.Outcome, MessageIDs: res.MessageIDs,
 		Messages: []AuditMessage{{Direction: toRegistry, Raw: string(payload)}, {Direction: fromRegistry, Raw: string(reply)}}})
 	if c, err := s.loadChartRef(channel, a.ref); err == nil {
 		a.c = c
@@ -254,25 +276,8 @@ func (s *Service) Send(ctx context.Context, channel string, p Patient, named []s
 	if ss, err := s.loadSession(channel, a.ref); err == nil {
 		a.ss = ss
 	}
-	res.View = s.view(a.sc, a.ref, a.c, a.ss)
-	if serr != nil {
-		return res, serr
-	}
-	return res, nil
-}
-
-// finish saves the chart and session after an action on the EHR side,
-// records it and returns its result. Caller holds mu.
-func (s *Service) finish(a *act, who, action string, picked []Row, outcome string, msgIDs []store.ID, msgs []AuditMessage) (*Result, error) {
-	if err := s.saveChart(a.sc.Name, a.c); err != nil {
-		return nil, err
-	}
-	a.ss.Selected = slices.DeleteFunc(a.ss.Selected, func(id string) bool { return slices.Contains(ids(picked), id) })
-	if err := s.saveSession(a.sc.Name, a.ref, a.ss); err != nil {
-		return nil, err
-	}
-	s.audit(a.sc.Name, a.ref, Audit{At: s.e.Now(), Who: who, Action: action, Rows: ids(picked), Outcome: outcome, MessageIDs: msgIDs, Messages: msgs})
-	return &Result{Action: action, Outcome: outcome, Rows: ids(picked), MessageIDs: msgIDs, View: s.view(a.sc, a.ref, a.c, a.ss)}, nil
+	res.View = s.view(a.sc, a.c, a.ss)
+	return res, serr
 }
 
 // Select adds the rows of which (reconcile.SelectAll, SelectMatching,
@@ -293,17 +298,18 @@ func (s *Service) changeSelection(channel string, p Patient, which string, named
 		return nil, err
 	}
 	defer s.mu.Unlock()
+	all := a.rows()
 	var picked []Row
 	switch {
 	case len(named) > 0:
-		if picked, err = pick(a.all, named, nil, func(Row) bool { return true }); err != nil {
+		if picked, err = pick(all, named, nil, func(Row) bool { return true }); err != nil {
 			return nil, err
 		}
 	case which == "" && !add:
-		picked = a.all
+		picked = all
 	default:
-		plain := make([]reconcile.Row, len(a.all))
-		for i, r := range a.all {
+		plain := make([]reconcile.Row, len(all))
+		for i, r := range all {
 			plain[i] = r.Row
 		}
 		idx := reconcile.Select(plain, which)
@@ -312,7 +318,7 @@ func (s *Service) changeSelection(channel string, p Patient, which string, named
 			return nil, fmt.Errorf("%w: selection must be all, matching, local_only or registry_only", ErrBadRow)
 		}
 		for _, i := range idx {
-			picked = append(picked, a.all[i])
+			picked = append(picked, all[i])
 		}
 	}
 	for _, r := range picked {
@@ -331,8 +337,8 @@ func (s *Service) changeSelection(channel string, p Patient, which string, named
 	if !add {
 		action = ActionUnselect
 	}
-	s.audit(channel, a.ref, Audit{At: s.e.Now(), Who: who, Action: action, Rows: ids(picked), Outcome: count(len(a.ss.Selected), "row") + " selected"})
-	return s.view(a.sc, a.ref, a.c, a.ss), nil
+	s.audit(channel, &a.c.Key, Audit{At: s.e.Now(), Who: who, Action: action, Rows: ids(picked), Outcome: count(len(a.ss.Selected), "row") + " selected"})
+	return s.view(a.sc, a.c, a.ss), nil
 }
 
 // Drop forgets the link between the patient and the registry's ID; the
@@ -350,8 +356,8 @@ func (s *Service) Drop(channel string, p Patient, who string) (*View, error) {
 	if err := s.saveChart(channel, a.c); err != nil {
 		return nil, err
 	}
-	s.audit(channel, a.ref, Audit{At: s.e.Now(), Who: who, Action: ActionDrop, Outcome: "registry link dropped"})
-	return s.view(a.sc, a.ref, a.c, a.ss), nil
+	s.audit(channel, &a.c.Key, Audit{At: s.e.Now(), Who: who, Action: ActionDrop, Outcome: "registry link dropped"})
+	return s.view(a.sc, a.c, a.ss), nil
 }
 
 // count says "1 dose", "2 doses".

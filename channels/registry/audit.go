@@ -3,10 +3,12 @@ package registry
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/iisync/iisync/channels/store"
+	"github.com/iisync/iisync/transforms/iis/chart"
 )
 
 // The actions, as recorded in the audit trail.
@@ -56,14 +58,19 @@ type AuditMessage struct {
 	Raw       string `json:"raw"`
 }
 
-// audit appends an entry for the patient ref ("-" for channel-wide
-// actions). A failure to record is logged, not returned: the action has
-// already happened. Caller holds mu.
-func (s *Service) audit(channel, ref string, a Audit) {
+// audit appends an entry to the trail of the patient of chart key k (nil
+// for a channel-wide action, kept under "-") and logs it, naming the
+// patient by patient_ref only. A failure to record is logged, not
+// returned: the action has already happened. Caller holds mu.
+func (s *Service) audit(channel string, k *chart.Key, a Audit) {
 	if a.Who == "" {
 		a.Who = "unknown"
 	}
-	a.Messages = slicesDeleteEmpty(a.Messages)
+	a.Messages = slices.DeleteFunc(a.Messages, func(m AuditMessage) bool { return strings.TrimSpace(m.Raw) == "" })
+	ref := "-"
+	if k != nil {
+		ref = s.ref(*k)
+	}
 	v, err := json.Marshal(a)
 	if err == nil {
 		s.auditSeq++ // two entries in the same clock tick keep their order
@@ -73,18 +80,10 @@ func (s *Service) audit(channel, ref string, a Audit) {
 	if err != nil {
 		ev = s.log.Error().Err(err)
 	}
-	ev.Str("channel", channel).Str("patient_ref", ref).Str("action", a.Action).Str("who", a.Who).
-		Str("outcome", a.Outcome).Msg("sync registry action")
-}
-
-func slicesDeleteEmpty(ms []AuditMessage) []AuditMessage {
-	out := ms[:0]
-	for _, m := range ms {
-		if strings.TrimSpace(m.Raw) != "" {
-			out = append(out, m)
-		}
+	if k != nil {
+		ev = ev.Str("patient_ref", s.e.PatientRef(k.MRN))
 	}
-	return out
+	ev.Str("channel", channel).Str("action", a.Action).Str("who", a.Who).Str("outcome", a.Outcome).Msg("sync registry action")
 }
 
 // AuditTrail returns the patient's audit entries, oldest first.

@@ -37,9 +37,10 @@
 // # PHI
 //
 // Charts, sessions and audit entries hold PHI; they live in the encrypted
-// store only. Patients are named in keys, URLs and logs by a keyed
-// pseudonym (Engine.Ref of facility and MRN). Errors carry positions and
-// counts, never values.
+// store only. Store keys name a chart by a keyed pseudonym of its facility
+// and MRN (Engine.PatientRef); logs, views and the stored messages name
+// the patient by patient_ref (Engine.PatientRef of the MRN, as every stored
+// message does). Errors carry positions and counts, never values.
 //
 // # Locks
 //

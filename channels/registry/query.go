@@ -3,9 +3,6 @@ package registry
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
-	"slices"
-	"sync/atomic"
 	"time"
 
 	"github.com/iisync/iisync/channels"
@@ -20,18 +17,6 @@ const (
 	typeQBP = "QBP^Q11^QBP_Q11"
 	typeVXU = "VXU^V04^VXU_V04"
 )
-
-var (
-	controlSeq     atomic.Uint32
-	controlSeqBase = rand.Uint32()
-)
-
-// controlID returns a fresh MSH-10: a letter for the kind of message, the
-// time and a sequence, 20 characters.
-func controlID(kind byte, now time.Time) string {
-	n := (controlSeqBase + controlSeq.Add(1)) % 100000
-	return fmt.Sprintf("%c%s%05d", kind, now.UTC().Format("20060102150405"), n)
-}
 
 // registryAddress returns MSH-5 and MSH-6 for messages to the registry.
 func registryAddress(sc channels.SyncChannel) (app, facility string) {
@@ -63,12 +48,13 @@ func (s *Service) ask(ctx context.Context, channel string, p Patient, who, actio
 	if err != nil {
 		return nil, err
 	}
-	if err := s.CatchUp(); err != nil {
-		return nil, err
-	}
 	s.mu.Lock()
-	ref, err := s.resolve(channel, p)
+	var ref string
 	var c *chart.Chart
+	err = s.catchUp()
+	if err == nil {
+		ref, err = s.resolve(channel, p)
+	}
 	if err == nil {
 		c, err = s.loadChartRef(channel, ref)
 	}
@@ -83,7 +69,7 @@ func (s *Service) ask(ctx context.Context, channel string, p Patient, who, actio
 func (s *Service) query(ctx context.Context, sc channels.SyncChannel, ref string, c *chart.Chart, who, action string) (*View, error) {
 	now := s.e.Now()
 	app, fac := registryAddress(sc)
-	req := query.Request{Chart: c, Profile: sc.Sync.Profile, ControlID: controlID('Q', now),
+	req := query.Request{Chart: c, Profile: sc.Sync.Profile, ControlID: channels.ControlID('Q', now),
 		SendingApp: sc.Sync.Application, SendingFacility: c.Key.Facility,
 		ReceivingApp: app, ReceivingFacility: fac, Time: now}
 	raw, err := query.Build(req)
@@ -97,7 +83,7 @@ func (s *Service) query(ctx context.Context, sc channels.SyncChannel, ref string
 	} else {
 		answer = query.Parse(reply, &req)
 	}
-	rec := s.record(sc, ref, c.Key, typeQBP, req.ControlID, raw, now)
+	rec := s.record(sc, c.Key, typeQBP, req.ControlID, raw, now)
 	d := delivered(sc, now, raw, reply, cls, serr)
 	d.Status = queryStatus(answer.Status)
 	rec.Deliveries = []store.Delivery{d}
@@ -124,19 +110,21 @@ func (s *Service) query(ctx context.Context, sc channels.SyncChannel, ref string
 		}
 	}
 	if old, err := s.loadSession(sc.Name, ref); err == nil {
-		// The selection outlives a refresh for the rows still there.
-		for _, r := range rows(sc, c, ss) {
-			if slices.Contains(old.Selected, r.ID) {
-				ss.Selected = append(ss.Selected, r.ID)
-			}
+		ss.Selected = old.Selected
+	}
+	v := s.view(sc, c, ss)
+	ss.Selected = nil // the selection outlives a refresh for the rows still there
+	for _, r := range v.Immunizations {
+		if r.Selected {
+			ss.Selected = append(ss.Selected, r.ID)
 		}
 	}
 	if err := s.saveSession(sc.Name, ref, ss); err != nil {
 		return nil, err
 	}
-	s.audit(sc.Name, ref, Audit{At: now, Who: who, Action: action, Outcome: answer.Reason, MessageIDs: []store.ID{id},
+	s.audit(sc.Name, &c.Key, Audit{At: now, Who: who, Action: action, Outcome: answer.Reason, MessageIDs: []store.ID{id},
 		Messages: []AuditMessage{{Direction: toRegistry, Raw: string(raw)}, {Direction: fromRegistry, Raw: string(reply)}}})
-	return s.view(sc, ref, c, ss), nil
+	return v, nil
 }
 
 // queryStatus is the stored status of a query by its message status.
@@ -153,9 +141,9 @@ func queryStatus(st query.MessageStatus) store.Status {
 }
 
 // record is the stored message of something the Sync Registry sends.
-func (s *Service) record(sc channels.SyncChannel, ref string, k chart.Key, typ, ctl string, raw []byte, now time.Time) *store.Message {
+func (s *Service) record(sc channels.SyncChannel, k chart.Key, typ, ctl string, raw []byte, now time.Time) *store.Message {
 	return &store.Message{Channel: sc.Name, Source: channels.SourceRegistry, ReceivedAt: now, ControlID: ctl,
-		Sender: sc.Sync.Application, Type: typ, PatientRef: s.e.Ref(k.MRN), Raw: raw, Status: store.StatusSent}
+		Sender: sc.Sync.Application, Type: typ, PatientRef: s.e.PatientRef(k.MRN), Raw: raw, Status: store.StatusSent}
 }
 
 // delivered is the delivery record of one real-time submit.
@@ -194,7 +182,7 @@ func (s *Service) Link(ctx context.Context, channel string, p Patient, n int, wh
 		err = s.saveChart(channel, c)
 	}
 	if err == nil {
-		s.audit(channel, ref, Audit{At: s.e.Now(), Who: who, Action: ActionLink, Rows: []string{fmt.Sprint("candidate ", n)}, Outcome: "linked"})
+		s.audit(channel, &c.Key, Audit{At: s.e.Now(), Who: who, Action: ActionLink, Rows: []string{fmt.Sprint("candidate ", n)}, Outcome: "linked"})
 	}
 	s.mu.Unlock()
 	if err != nil {
@@ -234,7 +222,7 @@ func (s *Service) Ping(ctx context.Context, channel, who string) (string, error)
 		outcome = "failed: " + err.Error()
 	}
 	s.mu.Lock()
-	s.audit(channel, "-", Audit{At: s.e.Now(), Who: who, Action: ActionPing, Outcome: outcome})
+	s.audit(channel, nil, Audit{At: s.e.Now(), Who: who, Action: ActionPing, Outcome: outcome})
 	s.mu.Unlock()
 	return answer, err
 }

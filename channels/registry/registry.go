@@ -62,23 +62,22 @@ type Service struct {
 	e   *channels.Engine
 	st  *store.Store
 	log zerolog.Logger
-	// FollowEvery is how often the follower looks for new messages.
-	followEvery time.Duration
 
 	mu       sync.Mutex // guards charts, sessions and cursor in the store
 	cursor   store.ID
 	auditSeq uint64 // orders audit entries of one clock tick
 
-	wake     chan struct{}
 	stop     chan struct{}
 	stopOnce sync.Once
 	wg       sync.WaitGroup
 }
 
+// followEvery is how often the follower looks for new messages.
+const followEvery = time.Second
+
 // New returns the Sync Registry of e. It does no I/O.
 func New(e *channels.Engine, log zerolog.Logger) *Service {
-	return &Service{e: e, st: e.Store(), log: log.With().Str("component", "registry").Logger(),
-		followEvery: time.Second, wake: make(chan struct{}, 1), stop: make(chan struct{})}
+	return &Service{e: e, st: e.Store(), log: log.With().Str("component", "registry").Logger(), stop: make(chan struct{})}
 }
 
 // Start reads the follower's cursor and runs the follower.
@@ -108,13 +107,13 @@ func (s *Service) Shutdown(ctx context.Context) error {
 	case <-done:
 		return nil
 	case <-ctx.Done():
-		return ctx.Err()
+		return fmt.Errorf("registry: shutdown: %w", context.Cause(ctx))
 	}
 }
 
 // follow folds new messages into charts until stopped.
 func (s *Service) follow() {
-	t := time.NewTicker(s.followEvery)
+	t := time.NewTicker(followEvery)
 	defer t.Stop()
 	for {
 		if err := s.CatchUp(); err != nil && !errors.Is(err, store.ErrClosed) {
@@ -124,7 +123,6 @@ func (s *Service) follow() {
 		case <-s.stop:
 			return
 		case <-t.C:
-		case <-s.wake:
 		}
 	}
 }
@@ -133,10 +131,16 @@ func (s *Service) follow() {
 // of the sync channels: the VXUs the EHR sent (raw, as the EHR has them),
 // whether or not the registry accepted them. Filtered and unparseable
 // messages, and the Sync Registry's own, are skipped. The queries and
-// actions call it first, so they see every VXU stored before them.
+// actions catch up first, under the same hold of mu, so they see every VXU
+// stored before them.
 func (s *Service) CatchUp() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.catchUp()
+}
+
+// catchUp is CatchUp. Caller holds mu.
+func (s *Service) catchUp() error {
 	syncOn := map[string]bool{}
 	for _, c := range s.e.SyncChannels() {
 		syncOn[c.Name] = true
@@ -211,8 +215,10 @@ func (s *Service) fold(id store.ID, syncOn map[string]bool) error {
 	return s.saveChart(m.Channel, c)
 }
 
-// ref is the pseudonym of a chart key.
-func (s *Service) ref(k chart.Key) string { return s.e.Ref(k.Facility + "\x00" + k.MRN) }
+// ref is the pseudonym of a chart key, which names the chart in the store.
+// Logs and views name the patient by patient_ref (the MRN's) instead, as
+// the stored messages do.
+func (s *Service) ref(k chart.Key) string { return s.e.PatientRef(k.Facility + "\x00" + k.MRN) }
 
 func (s *Service) loadChart(channel string, k chart.Key) (*chart.Chart, error) {
 	return s.loadChartRef(channel, s.ref(k))
@@ -242,7 +248,7 @@ func (s *Service) saveChart(channel string, c *chart.Chart) error {
 	if err := s.st.PutRecord(kindChart, channel+"/"+ref, v); err != nil {
 		return err
 	}
-	return s.st.PutRecord(kindMRN, channel+"/"+s.e.Ref(c.Key.MRN)+"/"+ref, []byte(c.Key.Facility))
+	return s.st.PutRecord(kindMRN, channel+"/"+s.e.PatientRef(c.Key.MRN)+"/"+ref, []byte(c.Key.Facility))
 }
 
 // resolve finds the chart ref of p on channel. Caller holds mu.
@@ -260,7 +266,7 @@ func (s *Service) resolve(channel string, p Patient) (string, error) {
 		}
 		return ref, nil
 	}
-	prefix := channel + "/" + s.e.Ref(p.MRN) + "/"
+	prefix := channel + "/" + s.e.PatientRef(p.MRN) + "/"
 	rs, err := s.st.Records(kindMRN, prefix, "", 2)
 	switch {
 	case err != nil:

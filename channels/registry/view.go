@@ -18,7 +18,9 @@ import (
 // query's three-part status and the five tabs, comparing the chart as it
 // is now with the registry's last answer. It holds PHI.
 type View struct {
-	Channel    string    `json:"channel"`
+	Channel string `json:"channel"`
+	// PatientRef is the patient_ref of the MRN (Engine.PatientRef), which
+	// also names the patient in the logs and the stored messages.
 	PatientRef string    `json:"patient_ref"`
 	Patient    Patient   `json:"patient"`
 	RegistryID string    `json:"registry_id,omitempty"`
@@ -101,9 +103,9 @@ func rows(sc channels.SyncChannel, c *chart.Chart, ss *Session) []Row {
 }
 
 // view lays out the window for chart c and session ss.
-func (s *Service) view(sc channels.SyncChannel, ref string, c *chart.Chart, ss *Session) *View {
+func (s *Service) view(sc channels.SyncChannel, c *chart.Chart, ss *Session) *View {
 	a := ss.Answer
-	v := &View{Channel: sc.Name, PatientRef: ref, Patient: Patient{Facility: c.Key.Facility, MRN: c.Key.MRN},
+	v := &View{Channel: sc.Name, PatientRef: s.e.PatientRef(c.Key.MRN), Patient: Patient{Facility: c.Key.Facility, MRN: c.Key.MRN},
 		RegistryID: c.RegistryID, QueriedAt: ss.At, QueriedBy: ss.Who, Profile: ss.Profile, MessageID: ss.MessageID,
 		MessageStatus: a.Status, MessageStatusText: a.Status.Words(), Failure: ss.Failure,
 		QueryQuality: a.Quality, QueryQualityText: a.Quality.Words(), Checks: a.Checks, Errors: a.Errors, Summary: a.Reason,
@@ -115,14 +117,12 @@ func (s *Service) view(sc channels.SyncChannel, ref string, c *chart.Chart, ss *
 	}
 	v.Counts = reconcile.Summary(plain)
 	var regInd []chart.Indicator
+	var regDem chart.Demographics
 	if ss.Registry != nil {
-		regInd = ss.Registry.Indicators
-		d := ss.Registry.Patient
-		v.IISDemographics = &d
-		v.Demographics = reconcile.Demographics(c.Patient, d)
-	} else {
-		v.Demographics = reconcile.Demographics(c.Patient, chart.Demographics{})
+		regInd, regDem = ss.Registry.Indicators, ss.Registry.Patient
+		v.IISDemographics = &regDem
 	}
+	v.Demographics = reconcile.Demographics(c.Patient, regDem)
 	v.Indicators = reconcile.Indicators(c.Indicators, regInd)
 	for _, f := range a.Forecast {
 		v.Forecast = append(v.Forecast, ForecastRow{Forecast: f, StatusWords: f.Status.Words()})
@@ -141,7 +141,7 @@ func (s *Service) Show(channel string, p Patient) (*View, error) {
 		return nil, err
 	}
 	defer s.mu.Unlock()
-	return s.view(a.sc, a.ref, a.c, a.ss), nil
+	return s.view(a.sc, a.c, a.ss), nil
 }
 
 // pick resolves the rows an action names: numbers ("3") or IDs ("L:..."),

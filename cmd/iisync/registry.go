@@ -216,19 +216,16 @@ func runRegistry(ctx context.Context, e *env, args []string) int {
 		fmt.Fprintf(e.stderr, "iisync %s: %v\n", name, err)
 		return 1
 	}
-	// A send stopped by pre-flight validation (422) or by the transport
-	// (502) still answers its Result.
-	withResult := cmd.answers == answersResult && (status == http.StatusUnprocessableEntity || status == http.StatusBadGateway)
-	if status/100 != 2 && !withResult {
-		fmt.Fprintf(e.stderr, "iisync %s: %v\n", name, &apiError{status: status, msg: errorText(data)})
-		return 1
-	}
 	code := 0
 	if status/100 != 2 {
 		fmt.Fprintf(e.stderr, "iisync %s: %v\n", name, &apiError{status: status, msg: errorText(data)})
+		// A send stopped by pre-flight validation (422) or by the
+		// transport (502) still answers its Result: print it.
+		if cmd.answers != answersResult || (status != http.StatusUnprocessableEntity && status != http.StatusBadGateway) {
+			return 1
+		}
 		code = 1
-	}
-	if why := registryFailed(action, data); why != "" && code == 0 {
+	} else if why := registryFailed(action, data); why != "" {
 		fmt.Fprintf(e.stderr, "iisync %s: %s\n", name, why)
 		code = 1
 	}
