@@ -179,15 +179,25 @@ type pinger interface {
 // ErrNoPing for a destination that is not an IIS; the SOAP client's
 // *soap.Fault or *soap.TransportError otherwise.
 func (e *Engine) Ping(ctx context.Context, channel, dest, echo string) (string, error) {
-	w := (*e.workers.Load())[queueName(channel, dest)]
-	if w == nil || w.isReturn {
-		return "", fmt.Errorf("%w: %q/%q", ErrNoDestination, channel, dest)
+	w, err := e.destinationWorker(channel, dest)
+	if err != nil {
+		return "", err
 	}
 	p, ok := w.d.(pinger)
 	if !ok {
 		return "", ErrNoPing
 	}
 	return p.Ping(ctx, echo)
+}
+
+// destinationWorker is the running worker of destination dest of channel
+// (not the return queue), or ErrNoDestination.
+func (e *Engine) destinationWorker(channel, dest string) (*worker, error) {
+	w := (*e.workers.Load())[queueName(channel, dest)]
+	if w == nil || w.isReturn {
+		return nil, fmt.Errorf("%w: %q/%q", ErrNoDestination, channel, dest)
+	}
+	return w, nil
 }
 
 // PingDestination builds the destination cfg describes, runs its

@@ -13,20 +13,25 @@ import (
 	"github.com/iisync/iisync/transforms/iis"
 )
 
-// returnSeq numbers return messages within a process; it starts at a random
-// value so that control IDs stay distinct across a quick restart.
+// controlSeq numbers the messages the engine writes within a process; it
+// starts at a random value so that control IDs stay distinct across a quick
+// restart.
 var (
-	returnSeq     atomic.Uint32
-	returnSeqBase = rand.Uint32()
+	controlSeq     atomic.Uint32
+	controlSeqBase = rand.Uint32()
 )
 
-// returnControlID returns a fresh MSH-10 for a return message: "R", the
-// time (yyyymmddhhmmss, UTC) and a five-digit sequence, 20 characters in all
-// (the ST length limit of HL7 versions before 2.5).
-func returnControlID(now time.Time) string {
-	n := (returnSeqBase + returnSeq.Add(1)) % 100000
-	return fmt.Sprintf("R%s%05d", now.UTC().Format("20060102150405"), n)
+// ControlID returns a fresh MSH-10 for a message the engine writes: kind, a
+// letter naming what it is ("R" a return to the EHR, "Q" a Sync Registry
+// query …), the time (yyyymmddhhmmss, UTC) and a five-digit sequence, 20
+// characters in all (the ST length limit of HL7 versions before 2.5).
+func ControlID(kind byte, now time.Time) string {
+	n := (controlSeqBase + controlSeq.Add(1)) % 100000
+	return fmt.Sprintf("%c%s%05d", kind, now.UTC().Format("20060102150405"), n)
 }
+
+// returnControlID returns a fresh MSH-10 for a return message.
+func returnControlID(now time.Time) string { return ControlID('R', now) }
 
 // The ERR-3 of a dead-lettered delivery's return (HL7 table 0357).
 const (

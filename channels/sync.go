@@ -2,15 +2,13 @@ package channels
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"time"
 
 	"github.com/iisync/iisync/channels/store"
 	"github.com/iisync/iisync/conf/field"
+	"github.com/iisync/iisync/transforms/hl7"
 	"github.com/iisync/iisync/transforms/iis"
 )
 
@@ -157,9 +155,9 @@ func (e *Engine) SyncChannel(name string) (SyncChannel, error) {
 // destination's rules: the Sync Registry's real-time queries and sends.
 // The caller stores what it needs.
 func (e *Engine) Submit(ctx context.Context, channel, dest string, payload []byte) ([]byte, iis.Classification, error) {
-	w := (*e.workers.Load())[queueName(channel, dest)]
-	if w == nil || w.isReturn {
-		return nil, iis.Classification{}, fmt.Errorf("%w: %q/%q", ErrNoDestination, channel, dest)
+	w, err := e.destinationWorker(channel, dest)
+	if err != nil {
+		return nil, iis.Classification{}, err
 	}
 	if w.spec.Dest != nil && w.spec.Dest.Paused {
 		return nil, iis.Classification{}, fmt.Errorf("%w: %q/%q", ErrPaused, channel, dest)
@@ -201,18 +199,7 @@ func (e *Engine) ToEHR(channel string, rec *store.Message) (store.ID, error) {
 // computes it from PID-3.1, so it finds the patient's stored messages. The
 // Sync Registry also uses it as the keyed pseudonym of other patient keys
 // (facility and MRN).
-func (e *Engine) PatientRef(mrn string) string {
-	mac := hmac.New(sha256.New, e.opts.PatientKey)
-	mac.Write([]byte(mrn))
-	return hex.EncodeToString(mac.Sum(nil)[:8])
-}
-
-// ControlID returns a fresh MSH-10 for a message the engine writes: kind, a
-// letter naming what it is, then the time and sequence of the return
-// channel's control IDs, 20 characters in all.
-func ControlID(kind byte, now time.Time) string {
-	return string(kind) + returnControlID(now)[1:]
-}
+func (e *Engine) PatientRef(mrn string) string { return hl7.PatientRef(e.opts.PatientKey, mrn) }
 
 // Now is the engine's clock.
 func (e *Engine) Now() time.Time { return e.now() }

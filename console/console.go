@@ -2,10 +2,8 @@ package console
 
 import (
 	"context"
-	"crypto/hmac"
 	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -33,11 +31,6 @@ type Config struct {
 	// Addr to loopback then). /healthz, /readyz and /metrics are never
 	// protected: they carry no PHI.
 	Token field.Secret
-	// PatientKey is the patient_ref HMAC key (the engine's
-	// Options.PatientKey), used to turn the patient search parameter (an
-	// MRN) into the patient_ref the store indexes. Without it, searching by
-	// patient is a 400.
-	PatientKey []byte
 }
 
 // DefaultAddr is the API listen address when Config.Addr is empty.
@@ -192,21 +185,6 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		return fmt.Errorf("console: shutdown: %w", err)
 	}
 	return nil
-}
-
-// patientRef turns an MRN into the patient_ref the engine stores: the same
-// keyed hash as hl7.Message.PatientRef, the first 16 hex digits of
-// HMAC-SHA256(key, MRN). An engine that offers PatientRef is asked instead.
-func (s *Server) patientRef(mrn string) (string, error) {
-	if pr, ok := any(s.eng).(interface{ PatientRef(string) string }); ok {
-		return pr.PatientRef(mrn), nil
-	}
-	if len(s.cfg.PatientKey) == 0 {
-		return "", errors.New("patient search is not configured (no patient key)")
-	}
-	mac := hmac.New(sha256.New, s.cfg.PatientKey)
-	mac.Write([]byte(mrn))
-	return hex.EncodeToString(mac.Sum(nil)[:8]), nil
 }
 
 // caller identifies who made an authenticated request, for the audit log.

@@ -76,7 +76,7 @@ func newFixtureWith(t *testing.T, token string, start bool, channel func(dir str
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := console.New(console.Config{Addr: "127.0.0.1:0", Token: field.NewSecret(token), PatientKey: patientKey}, eng, reg, mux, log)
+	srv, err := console.New(console.Config{Addr: "127.0.0.1:0", Token: field.NewSecret(token)}, eng, reg, mux, log)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -142,7 +142,7 @@ func (s *Server) parseQuery(v url.Values) (store.Query, error) {
 			q.Type = val
 		case "patient":
 			if val != "" {
-				q.PatientRef, err = s.patientRef(val)
+				q.PatientRef = s.eng.PatientRef(val)
 			}
 		case "status":
 			q.Status = store.Status(val)
@@ -328,14 +328,8 @@ func (s *Server) resend(w http.ResponseWriter, r *http.Request, c caller) {
 		return
 	}
 	var req ResendRequest
-	dec := json.NewDecoder(r.Body)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil && !errors.Is(err, io.EOF) {
-		writeError(w, bodyStatus(err), bodyError(err))
-		return
-	}
-	if dec.More() {
-		writeError(w, http.StatusBadRequest, "body: one JSON object expected")
+	if code, msg := readJSON(r.Body, &req); code != 0 {
+		writeError(w, code, msg)
 		return
 	}
 	if len(req.Destinations) > 64 {
@@ -396,6 +390,21 @@ func (s *Server) precheck(w http.ResponseWriter, r *http.Request, id store.ID, o
 var errBodyNotEmpty = errors.New("none expected")
 
 // drainEmpty accepts an empty body (or an empty JSON object) only.
+// readJSON decodes an optional request body (empty is the zero value) of
+// one JSON object into v, refusing unknown fields; a non-zero code is the
+// status to answer with msg (which names fields, never values).
+func readJSON(body io.Reader, v any) (code int, msg string) {
+	dec := json.NewDecoder(body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil && !errors.Is(err, io.EOF) {
+		return bodyStatus(err), bodyError(err)
+	}
+	if dec.More() {
+		return http.StatusBadRequest, "body: one JSON object expected"
+	}
+	return 0, ""
+}
+
 func drainEmpty(body io.Reader) error {
 	b, err := io.ReadAll(body)
 	if err != nil {

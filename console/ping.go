@@ -2,9 +2,7 @@ package console
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 	"time"
 
@@ -41,10 +39,8 @@ const pingTimeout = 30 * time.Second
 // 200 with ok false: the test ran, its outcome is the answer.
 func (s *Server) ping(w http.ResponseWriter, r *http.Request, _ caller) {
 	var req PingRequest
-	dec := json.NewDecoder(r.Body)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil && !errors.Is(err, io.EOF) {
-		writeError(w, bodyStatus(err), bodyError(err))
+	if code, msg := readJSON(r.Body, &req); code != 0 {
+		writeError(w, code, msg)
 		return
 	}
 	if len(req.Echo) > maxEcho {

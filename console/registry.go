@@ -2,7 +2,6 @@ package console
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -272,13 +271,8 @@ func (s *Server) registryPing(w http.ResponseWriter, r *http.Request, c caller) 
 // never their values (an MRN is PHI).
 func decodeRegistryRequest(body io.Reader, takes int) (RegistryRequest, int, string) {
 	var req RegistryRequest
-	dec := json.NewDecoder(body)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil && !errors.Is(err, io.EOF) {
-		return req, bodyStatus(err), bodyError(err)
-	}
-	if dec.More() {
-		return req, http.StatusBadRequest, "body: one JSON object expected"
+	if code, msg := readJSON(body, &req); code != 0 {
+		return req, code, msg
 	}
 	switch {
 	case req.MRN == "":

@@ -56,6 +56,7 @@ func runMessages(ctx context.Context, e *env, args []string) int {
 type apiClient struct {
 	base  string
 	token string
+	user  string // X-Iisync-User, for the audit trail; default $USER
 	hc    *http.Client
 }
 
@@ -72,7 +73,7 @@ func addAPIFlags(fs *flag.FlagSet) func() (*apiClient, error) {
 		if t == "" {
 			t = os.Getenv("IISYNC_API_TOKEN")
 		}
-		return &apiClient{base: strings.TrimRight(*api, "/"), token: t, hc: &http.Client{Timeout: *timeout}}, nil
+		return &apiClient{base: strings.TrimRight(*api, "/"), token: t, user: os.Getenv("USER"), hc: &http.Client{Timeout: *timeout}}, nil
 	}
 }
 
@@ -86,51 +87,15 @@ func (e *apiError) Error() string {
 	return fmt.Sprintf("%d %s: %s", e.status, http.StatusText(e.status), e.msg)
 }
 
-// do sends a request and decodes a JSON answer into out (when non-nil).
+// do sends a request and decodes a JSON answer into out (when non-nil); a
+// non-2xx answer is an *apiError.
 func (c *apiClient) do(ctx context.Context, method, path string, body any, out any) error {
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return err
-		}
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
+	status, data, err := c.exchange(ctx, method, path, body)
 	if err != nil {
 		return err
 	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	req.Header.Set("Accept", "application/json")
-	if c.token != "" {
-		req.Header.Set("Authorization", "Bearer "+c.token)
-	}
-	if u := os.Getenv("USER"); u != "" {
-		req.Header.Set("X-Iisync-User", u)
-	}
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
-		}
-		return fmt.Errorf("%s %s: %w", method, c.base+path, err)
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, 256<<20))
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode/100 != 2 {
-		var e struct {
-			Error string `json:"error"`
-		}
-		if json.Unmarshal(data, &e) != nil || e.Error == "" {
-			e.Error = strings.TrimSpace(string(data))
-		}
-		return &apiError{status: resp.StatusCode, msg: e.Error}
+	if status/100 != 2 {
+		return &apiError{status: status, msg: errorText(data)}
 	}
 	if out == nil {
 		return nil
@@ -139,6 +104,58 @@ func (c *apiClient) do(ctx context.Context, method, path string, body any, out a
 		return fmt.Errorf("decode answer of %s: %w", path, err)
 	}
 	return nil
+}
+
+// exchange sends a request and returns the answer's status and body,
+// whatever the status.
+func (c *apiClient) exchange(ctx context.Context, method, path string, body any) (int, []byte, error) {
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return 0, nil, err
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
+	if err != nil {
+		return 0, nil, err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	req.Header.Set("Accept", "application/json")
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	if c.user != "" {
+		req.Header.Set("X-Iisync-User", c.user)
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return 0, nil, fmt.Errorf("%s %s: %w", method, c.base+path, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 256<<20))
+	if err != nil {
+		return 0, nil, err
+	}
+	return resp.StatusCode, data, nil
+}
+
+// errorText is the "error" of an API error answer, else the body.
+func errorText(data []byte) string {
+	var e struct {
+		Error string `json:"error"`
+	}
+	if json.Unmarshal(data, &e) != nil || e.Error == "" {
+		return strings.TrimSpace(string(data))
+	}
+	return e.Error
 }
 
 // parseMsgArgs parses flags (allowed before or after the positional args)

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -178,15 +177,13 @@ func runRegistry(ctx context.Context, e *env, args []string) int {
 	if err != nil {
 		return usageErr("%v", err)
 	}
-	user := o.user
-	if user == "" {
-		user = os.Getenv("USER")
+	if o.user != "" {
+		c.user = o.user
 	}
-	rc := &registryClient{api: c, user: user}
 
 	if o.channel == "" {
 		var list console.RegistryChannelList
-		if err := rc.getJSON(ctx, "/api/registry", &list); err != nil {
+		if err := c.do(ctx, http.MethodGet, "/api/registry", nil, &list); err != nil {
 			fmt.Fprintf(e.stderr, "iisync %s: %v\n", name, err)
 			return 1
 		}
@@ -211,7 +208,7 @@ func runRegistry(ctx context.Context, e *env, args []string) int {
 			Local: o.local, Registry: o.registry, Candidate: o.candidate}
 	}
 	path := "/api/registry/" + url.PathEscape(o.channel) + "/" + action
-	status, data, err := rc.do(ctx, http.MethodPost, path, body)
+	status, data, err := c.exchange(ctx, http.MethodPost, path, body)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "iisync %s: %v\n", name, err)
 		return 1
@@ -275,79 +272,6 @@ func runRegistry(ctx context.Context, e *env, args []string) int {
 		fmt.Fprintf(e.stdout, "%s: ok in %dms, echo %q\n", p.Channel, p.Millis, p.Echo)
 	}
 	return code
-}
-
-// registryClient is apiClient with the caller's name for the audit trail.
-type registryClient struct {
-	api  *apiClient
-	user string
-}
-
-// do sends a request and returns the answer's status and body, whatever
-// the status.
-func (c *registryClient) do(ctx context.Context, method, path string, body any) (int, []byte, error) {
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return 0, nil, err
-		}
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, c.api.base+path, rd)
-	if err != nil {
-		return 0, nil, err
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	req.Header.Set("Accept", "application/json")
-	if c.api.token != "" {
-		req.Header.Set("Authorization", "Bearer "+c.api.token)
-	}
-	if c.user != "" {
-		req.Header.Set("X-Iisync-User", c.user)
-	}
-	resp, err := c.api.hc.Do(req)
-	if err != nil {
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
-		}
-		return 0, nil, fmt.Errorf("%s %s: %w", method, c.api.base+path, err)
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, 256<<20))
-	if err != nil {
-		return 0, nil, err
-	}
-	return resp.StatusCode, data, nil
-}
-
-// getJSON is a GET whose 2xx answer decodes into out.
-func (c *registryClient) getJSON(ctx context.Context, path string, out any) error {
-	status, data, err := c.do(ctx, http.MethodGet, path, nil)
-	if err != nil {
-		return err
-	}
-	if status/100 != 2 {
-		return &apiError{status: status, msg: errorText(data)}
-	}
-	if err := json.Unmarshal(data, out); err != nil {
-		return fmt.Errorf("decode answer of %s: %w", path, err)
-	}
-	return nil
-}
-
-// errorText is the "error" of an API error answer, else the body.
-func errorText(data []byte) string {
-	var e struct {
-		Error string `json:"error"`
-	}
-	if json.Unmarshal(data, &e) != nil || e.Error == "" {
-		return strings.TrimSpace(string(data))
-	}
-	return e.Error
 }
 
 // registryFailed says why a 200 answer is still a failure of the

@@ -164,7 +164,7 @@ func serve(ctx context.Context, e *env, o serveOptions) int {
 	}
 	// The Sync Registry names itself (component=registry) in its logger.
 	syncReg := registry.New(eng, log)
-	con, err := console.New(console.Config{Addr: f.API.Addr, Token: f.API.Token, PatientKey: key}, eng, reg, mux,
+	con, err := console.New(console.Config{Addr: f.API.Addr, Token: f.API.Token}, eng, reg, mux,
 		log.With().Str("component", "console").Logger())
 	if err != nil {
 		log.Error().Err(err).Msg("build console")

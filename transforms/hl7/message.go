@@ -113,6 +113,12 @@ func (m *Message) PatientRef(key []byte) string {
 	if id == "" {
 		return ""
 	}
+	return PatientRef(key, id)
+}
+
+// PatientRef is Message.PatientRef for a patient identifier (an MRN) given
+// as text: what a search by MRN compares with the stored references.
+func PatientRef(key []byte, id string) string {
 	mac := hmac.New(sha256.New, key)
 	mac.Write([]byte(id))
 	return hex.EncodeToString(mac.Sum(nil)[:8])
