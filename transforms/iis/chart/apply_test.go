@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -181,7 +182,7 @@ func TestApplyRules(t *testing.T) {
 			}
 			want := []Indicator{{Kind: Refusal, Code: "00", Text: "Parental decision", System: "NIP002",
 				CVX: "21", Groups: []string{"VARICELLA"}, Date: "20150624"}}
-			if fmt.Sprint(c.Indicators) != fmt.Sprint(want) {
+			if !reflect.DeepEqual(c.Indicators, want) {
 				t.Errorf("indicators = %+v", c.Indicators)
 			}
 			if c.Patient.MultipleBirth != "Y" || c.Patient.BirthOrder != "2" {
@@ -442,7 +443,7 @@ func TestChartMethods(t *testing.T) {
 func equalDose(a, b Dose) bool {
 	ua, ub := a.Updated, b.Updated
 	a.Updated, b.Updated = time.Time{}, time.Time{}
-	return fmt.Sprintf("%#v", a) == fmt.Sprintf("%#v", b) && ua.Equal(ub)
+	return reflect.DeepEqual(a, b) && ua.Equal(ub)
 }
 
 // TestEHRRecordReplacesImport: a dose the Sync Registry imported (RXA-9

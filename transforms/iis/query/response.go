@@ -278,3 +278,10 @@ func (s ForecastStatus) Words() string {
 	}
 	return "Status unknown"
 }
+
+// Format writes "forecast(GROUP STATUS)" for every verb: the dates derive
+// from the patient's birth date and history.
+func (f Forecast) Format(s fmt.State, _ rune) { _, _ = s.Write([]byte(f.GoString())) }
+
+// GoString is Format's summary.
+func (f Forecast) GoString() string { return "forecast(" + f.Group + " " + string(f.Status) + ")" }
