@@ -216,8 +216,8 @@ func (st *store) seed(in Patient) string {
 		if d.ID == "" {
 			d.ID = st.newDoseID()
 		}
-		if c, ok := codes.LookupCVX(d.CVX); ok {
-			d.CVX = c.Code
+		if c, ok := codes.CVXCode(d.CVX); ok {
+			d.CVX = c
 		}
 		if d.Completion == "" {
 			d.Completion = "CP"

@@ -99,7 +99,7 @@ func tableSet(table, title string) *valueSet {
 // (local tables such as HL70361/HL70362, or sets not shipped) are not
 // checked.
 func loadValueSets() (map[string]*valueSet, error) {
-	cvx := &valueSet{title: "CVX", lookup: func(code string) bool { _, ok := codes.LookupCVX(code); return ok }}
+	cvx := &valueSet{title: "CVX", lookup: func(code string) bool { _, ok := codes.CVXCode(code); return ok }}
 	mvx := &valueSet{title: "MVX", lookup: func(code string) bool { _, ok := codes.LookupMVX(code); return ok }}
 	out := map[string]*valueSet{
 		"CVX":                  cvx,

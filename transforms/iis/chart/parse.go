@@ -341,8 +341,8 @@ func onlyDigits(s string) string {
 // leading zeros, else the code trimmed and upper-cased; "" for "".
 func CanonCVX(s string) string {
 	s = strings.TrimSpace(s)
-	if e, ok := codes.LookupCVX(s); ok {
-		return e.Code
+	if c, ok := codes.CVXCode(s); ok {
+		return c
 	}
 	if s != "" && onlyDigits(s) == s {
 		if t := strings.TrimLeft(s, "0"); t != "" {

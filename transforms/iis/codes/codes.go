@@ -278,6 +278,14 @@ func LookupCVX(code string) (CVX, bool) {
 	return c, ok
 }
 
+// CVXCode returns CDC's spelling of the CVX code code ("8" → "08"), and
+// whether the table has it: LookupCVX's Code without copying the entry,
+// for callers that normalise many codes.
+func CVXCode(code string) (string, bool) {
+	c, ok := load().cvx[normCVX(code)]
+	return c.Code, ok
+}
+
 // LookupMVX returns the MVX entry for code, case-insensitively.
 func LookupMVX(code string) (MVX, bool) {
 	m, ok := load().mvx[strings.ToUpper(strings.TrimSpace(code))]

@@ -324,3 +324,14 @@ func BenchmarkLookupCVX(b *testing.B) {
 		i++
 	}
 }
+
+func TestCVXCode(t *testing.T) {
+	for _, tc := range []struct {
+		in, want string
+		ok       bool
+	}{{"8", "08", true}, {"08", "08", true}, {" 110 ", "110", true}, {"9999", "", false}, {"", "", false}} {
+		if got, ok := CVXCode(tc.in); got != tc.want || ok != tc.ok {
+			t.Errorf("CVXCode(%q) = %q, %v; want %q, %v", tc.in, got, ok, tc.want, tc.ok)
+		}
+	}
+}
