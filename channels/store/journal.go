@@ -2,16 +2,20 @@ package store
 
 import (
 	"bufio"
+	"bytes"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/rand"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"unsafe"
 
 	"github.com/dgraph-io/badger/v4"
 )
@@ -24,19 +28,43 @@ import (
 // Badger transaction commits, so an answer given to a caller is always on
 // disk. Open replays the journal into Badger (mutations are absolute sets
 // and deletes, so replaying ones Badger already has is harmless), then
-// checkpoints: Badger's logs are synced and the journal starts empty. The
+// checkpoints: Badger's logs are synced and the journal starts again. The
 // writer checkpoints the same way whenever the journal outgrows
 // journalCheckpointBytes.
 //
-// A record is: 4-byte length of what follows, 12-byte nonce, and the
-// AES-GCM sealed mutations (the store key encrypts the journal as it does
-// Badger's files, and GCM's tag makes a torn tail detectable: replay stops
-// at the first record that does not open).
+// The file is reused, never truncated, so that an append only overwrites
+// blocks the file already has and fdatasync has no size or block
+// allocation to write. Its first journalHeaderSize bytes are the header:
+// two 512-byte slots, each holding a magic, an epoch and a CRC; the valid
+// slot with the larger epoch is current. Records follow: a 4-byte length
+// of what follows, a 12-byte nonce and the AES-GCM sealed mutations, with
+// the epoch and the record's offset as additional data. A checkpoint moves
+// to the next epoch (written to the other slot, so a torn header write
+// leaves the previous one) and starts again after the header; the records
+// of earlier epochs left behind no longer open, and replay stops at the
+// first record that does not open, which also catches a torn tail. The
+// store key encrypts the journal as it does Badger's files.
+//
+// Blocks ahead of the records are zero-filled before they are needed, by
+// a background goroutine once less than journalPrealloc/2 is left, through
+// an O_DIRECT|O_DSYNC descriptor where the file system allows it: then the
+// zeros never sit in the page cache for the writer's fdatasync to flush.
+// The writer fills blocks itself only when it outruns that goroutine.
+//
+// Journals written before the header existed (records from offset 0, no
+// additional data) are replayed as they are; the checkpoint that follows
+// rewrites the file in the current layout.
 const (
 	journalFile            = "journal.redo"
 	journalCheckpointBytes = 64 << 20
 	maxJournalRecord       = 256 << 20
+	journalHeaderSize      = 4096    // records start here (block aligned, for O_DIRECT fills)
+	journalSlotSize        = 512     // one header slot: a sector, written whole or not at all
+	journalPrealloc        = 4 << 20 // zero-filled blocks kept ahead of the records
 )
+
+// journalMagic opens each header slot.
+var journalMagic = [8]byte{'i', 'i', 's', 'y', 'n', 'c', 'j', '2'}
 
 // Mutation kinds in a journal record.
 const (
@@ -52,18 +80,21 @@ type mutation struct {
 }
 
 type journal struct {
-	path      string
-	f         *os.File
-	aead      cipher.AEAD
-	size      int64  // bytes of records
-	allocated int64  // bytes of the file written (records, then zeros)
-	buf       []byte // reused encoding buffer (writer goroutine only)
-}
+	path   string
+	f      *os.File
+	aead   cipher.AEAD
+	epoch  uint64 // records are sealed with it; 0 for a legacy journal
+	legacy bool   // written before the header: replay it, then checkpoint
+	size   int64  // end of the last record (writer goroutine only)
+	buf    []byte // reused encoding buffer (writer goroutine only)
+	stalls int    // fills the writer had to do itself (writer goroutine only)
 
-// journalPrealloc is how far ahead of the records the file is filled with
-// zeros, so an append overwrites allocated blocks and fdatasync has no
-// file-size change to journal in the filesystem. Replay stops at the zeros.
-const journalPrealloc = 4 << 20
+	direct *os.File // O_DIRECT|O_DSYNC descriptor for zero fills; nil: use f
+
+	mu        sync.Mutex
+	allocated int64         // bytes of the file written and synced (guarded by mu)
+	filling   chan struct{} // closed when the background fill ends; nil when none runs (mu)
+}
 
 // openJournal opens (creating) the journal in dir, encrypted under key.
 func openJournal(dir string, key []byte) (*journal, error) {
@@ -80,11 +111,85 @@ func openJournal(dir string, key []byte) (*journal, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: journal: %w", err)
 	}
-	return &journal{path: p, f: f, aead: aead}, nil
+	j := &journal{path: p, f: f, aead: aead}
+	if err := j.readHeader(); err != nil {
+		_ = f.Close()
+		return nil, err
+	}
+	j.direct = openDirect(p)
+	if !j.legacy {
+		j.fillAhead()
+	}
+	return j, nil
+}
+
+// readHeader finds the current epoch, or starts a new file, or recognises
+// a legacy journal.
+func (j *journal) readHeader() error {
+	fi, err := j.f.Stat()
+	if err != nil {
+		return fmt.Errorf("store: journal: %w", err)
+	}
+	if fi.Size() == 0 {
+		// A new journal: the header block, synced, with epoch 1.
+		hdr := make([]byte, journalHeaderSize)
+		putSlot(hdr[journalSlotSize:], 1)
+		if _, err := j.f.WriteAt(hdr, 0); err != nil {
+			return fmt.Errorf("store: journal header: %w", err)
+		}
+		if err := j.f.Sync(); err != nil {
+			return fmt.Errorf("store: journal header: %w", err)
+		}
+		j.epoch, j.size, j.allocated = 1, journalHeaderSize, journalHeaderSize
+		return nil
+	}
+	var hdr [2 * journalSlotSize]byte
+	if _, err := j.f.ReadAt(hdr[:], 0); err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("store: journal header: %w", err)
+	}
+	for i := range 2 {
+		if e, ok := readSlot(hdr[i*journalSlotSize : (i+1)*journalSlotSize]); ok && e > j.epoch {
+			j.epoch = e
+		}
+	}
+	j.allocated = fi.Size()
+	if j.epoch == 0 {
+		j.legacy, j.size = true, 0
+		return nil
+	}
+	j.size = journalHeaderSize
+	return nil
+}
+
+// putSlot writes a header slot for epoch into b.
+func putSlot(b []byte, epoch uint64) {
+	copy(b, journalMagic[:])
+	binary.BigEndian.PutUint64(b[8:16], epoch)
+	binary.BigEndian.PutUint32(b[16:20], crc32.ChecksumIEEE(b[:16]))
+}
+
+// readSlot returns the epoch of a valid header slot.
+func readSlot(b []byte) (uint64, bool) {
+	if !bytes.Equal(b[:8], journalMagic[:]) || binary.BigEndian.Uint32(b[16:20]) != crc32.ChecksumIEEE(b[:16]) {
+		return 0, false
+	}
+	return binary.BigEndian.Uint64(b[8:16]), true
+}
+
+// additionalData binds a record to its epoch and offset, so that records
+// of an earlier epoch, or moved, do not open.
+func additionalData(epoch uint64, offset int64) []byte {
+	var ad [16]byte
+	binary.BigEndian.PutUint64(ad[:8], epoch)
+	binary.BigEndian.PutUint64(ad[8:], uint64(offset))
+	return ad[:]
 }
 
 // append writes one record with the mutations and syncs it to disk.
 func (j *journal) append(muts []mutation) error {
+	if j.legacy {
+		return errors.New("store: journal: a legacy journal must be replayed and checkpointed first")
+	}
 	plain := j.buf[:0]
 	for _, m := range muts {
 		plain = append(plain, m.kind)
@@ -101,7 +206,7 @@ func (j *journal) append(muts []mutation) error {
 	}
 	rec := make([]byte, 4, 4+len(nonce)+len(plain)+j.aead.Overhead())
 	rec = append(rec, nonce...)
-	rec = j.aead.Seal(rec, nonce, plain, nil)
+	rec = j.aead.Seal(rec, nonce, plain, additionalData(j.epoch, j.size))
 	binary.BigEndian.PutUint32(rec[:4], uint32(len(rec)-4))
 	if err := j.reserve(int64(len(rec))); err != nil {
 		return err
@@ -113,46 +218,157 @@ func (j *journal) append(muts []mutation) error {
 		return fmt.Errorf("journal sync: %w", err)
 	}
 	j.size += int64(len(rec))
+	j.fillAhead()
 	return nil
 }
 
-// reserve makes sure n more bytes fit in the zero-filled part of the file.
+// reserve makes sure n more bytes fit in the filled part of the file: it
+// waits for a running background fill, then fills what is still missing.
 func (j *journal) reserve(n int64) error {
-	if j.size+n+4 <= j.allocated {
-		return nil
+	for {
+		j.mu.Lock()
+		if j.size+n <= j.allocated {
+			j.mu.Unlock()
+			return nil
+		}
+		running := j.filling
+		from := j.allocated
+		j.mu.Unlock()
+		if running == nil {
+			j.stalls++
+			grow := alignUp(max(int64(journalPrealloc), j.size+n-from))
+			if err := j.fill(from, grow); err != nil {
+				return fmt.Errorf("journal preallocate: %w", err)
+			}
+			j.mu.Lock()
+			j.allocated = from + grow
+			j.mu.Unlock()
+			return nil
+		}
+		<-running
 	}
-	grow := max(int64(journalPrealloc), n+4)
-	if _, err := j.f.WriteAt(make([]byte, grow), j.allocated); err != nil {
-		return fmt.Errorf("journal preallocate: %w", err)
+}
+
+// fillAhead starts a background fill when less than half of
+// journalPrealloc is left ahead of the records.
+func (j *journal) fillAhead() {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.filling != nil || j.allocated-j.size >= journalPrealloc/2 {
+		return
 	}
-	if err := j.f.Sync(); err != nil {
-		return fmt.Errorf("journal preallocate: %w", err)
+	from, done := j.allocated, make(chan struct{})
+	j.filling = done
+	go func() {
+		defer close(done)
+		err := j.fill(from, journalPrealloc)
+		j.mu.Lock()
+		defer j.mu.Unlock()
+		if err == nil { // on error the writer fills synchronously and reports it
+			j.allocated = from + journalPrealloc
+		}
+		j.filling = nil
+	}()
+}
+
+// waitFill waits for a running background fill.
+func (j *journal) waitFill() {
+	j.mu.Lock()
+	running := j.filling
+	j.mu.Unlock()
+	if running != nil {
+		<-running
 	}
-	j.allocated += grow
+}
+
+// fill (one at a time) writes n zero bytes at off and makes them durable: through the
+// O_DIRECT descriptor when there is one and the range is block aligned
+// (falling back for good if the file system refuses it), else through the
+// page cache and an fsync.
+func (j *journal) fill(off, n int64) error {
+	if j.direct != nil && off%journalHeaderSize == 0 && n%journalHeaderSize == 0 {
+		if err := writeZeros(j.direct, off, n, true); err == nil {
+			return nil
+		}
+		// Refused (EINVAL on some file systems): the page cache from now on.
+		// Fills run one at a time (reserve waits for a running one), so
+		// nothing else reads direct meanwhile.
+		_ = j.direct.Close()
+		j.direct = nil
+	}
+	if err := writeZeros(j.f, off, n, false); err != nil {
+		return err
+	}
+	return j.f.Sync()
+}
+
+// writeZeros writes n zero bytes at off in chunks; aligned chunks for
+// O_DIRECT.
+func writeZeros(f *os.File, off, n int64, aligned bool) error {
+	const chunk = 1 << 20
+	var zeros []byte
+	if aligned {
+		zeros = alignedZeros(chunk)
+	} else {
+		zeros = make([]byte, chunk)
+	}
+	for n > 0 {
+		c := min(n, chunk)
+		if _, err := f.WriteAt(zeros[:c], off); err != nil {
+			return err
+		}
+		off, n = off+c, n-c
+	}
 	return nil
+}
+
+// alignedZeros returns n zero bytes starting at a block-aligned address.
+func alignedZeros(n int) []byte {
+	b := make([]byte, n+journalHeaderSize)
+	skip := 0
+	if r := int(uintptr(unsafe.Pointer(&b[0])) % journalHeaderSize); r != 0 {
+		skip = journalHeaderSize - r
+	}
+	return b[skip : skip+n]
+}
+
+// alignUp rounds n up to a whole number of blocks.
+func alignUp(n int64) int64 {
+	return (n + journalHeaderSize - 1) / journalHeaderSize * journalHeaderSize
 }
 
 // replay applies every intact record to db in order and reports how many
-// it applied. A torn or corrupt tail (a crash mid-append) ends the replay;
-// that record was never acknowledged.
+// it applied. The first record that does not open (a torn tail, a crash in
+// the middle of an append, or a record of an earlier epoch) ends the
+// replay; it was never acknowledged. Appends continue after the last
+// intact record.
 func (j *journal) replay(db *badger.DB) (int, error) {
-	r := bufio.NewReaderSize(io.NewSectionReader(j.f, 0, 1<<62), 1<<20)
-	n := 0
+	start := int64(journalHeaderSize)
+	if j.legacy {
+		start = 0
+	}
+	r := bufio.NewReaderSize(io.NewSectionReader(j.f, start, 1<<62), 1<<20)
+	n, off := 0, start
+	defer func() { j.size = off }()
+	ns := j.aead.NonceSize()
 	for {
 		var hdr [4]byte
 		if _, err := io.ReadFull(r, hdr[:]); err != nil {
 			return n, nil // clean end or torn length
 		}
 		size := binary.BigEndian.Uint32(hdr[:])
-		if size < uint32(j.aead.NonceSize()+j.aead.Overhead()) || size > maxJournalRecord {
+		if size < uint32(ns+j.aead.Overhead()) || size > maxJournalRecord {
 			return n, nil
 		}
 		rec := make([]byte, size)
 		if _, err := io.ReadFull(r, rec); err != nil {
 			return n, nil
 		}
-		ns := j.aead.NonceSize()
-		plain, err := j.aead.Open(nil, rec[:ns], rec[ns:], nil)
+		var ad []byte
+		if !j.legacy {
+			ad = additionalData(j.epoch, off)
+		}
+		plain, err := j.aead.Open(nil, rec[:ns], rec[ns:], ad)
 		if err != nil {
 			return n, nil
 		}
@@ -164,6 +380,7 @@ func (j *journal) replay(db *badger.DB) (int, error) {
 			return n, fmt.Errorf("store: journal replay: %w", err)
 		}
 		n++
+		off += 4 + int64(size)
 	}
 }
 
@@ -217,9 +434,11 @@ func applyMutations(db *badger.DB, muts []mutation) error {
 }
 
 // checkpoint makes everything Badger holds durable, then empties the
-// journal. Badger's Sync covers the active memtable WAL and value log;
-// memtables waiting to be flushed and older value logs have files of their
-// own, which are fsynced here too (their pages were written through mmap).
+// journal by moving to the next epoch. Badger's Sync covers the active
+// memtable WAL and value log; memtables waiting to be flushed and older
+// value logs have files of their own, which are fsynced here too (their
+// pages were written through mmap). A legacy journal is rewritten in the
+// current layout.
 func (j *journal) checkpoint(db *badger.DB, dir string) error {
 	if err := db.Sync(); err != nil {
 		return fmt.Errorf("store: checkpoint: %w", err)
@@ -227,15 +446,32 @@ func (j *journal) checkpoint(db *badger.DB, dir string) error {
 	if err := syncFilesWithSuffix(dir, ".mem", ".vlog"); err != nil {
 		return fmt.Errorf("store: checkpoint: %w", err)
 	}
-	if err := j.f.Truncate(0); err != nil {
+	if j.legacy {
+		j.waitFill()
+		if err := j.f.Truncate(0); err != nil {
+			return fmt.Errorf("store: checkpoint: %w", err)
+		}
+		if err := j.readHeader(); err != nil { // an empty file: a new journal
+			return fmt.Errorf("store: checkpoint: %w", err)
+		}
+		j.legacy = false
+		return nil
+	}
+	var slot [journalSlotSize]byte
+	putSlot(slot[:], j.epoch+1)
+	if _, err := j.f.WriteAt(slot[:], int64((j.epoch+1)%2)*journalSlotSize); err != nil {
 		return fmt.Errorf("store: checkpoint: %w", err)
 	}
-	if err := j.f.Sync(); err != nil {
+	if err := fdatasync(j.f); err != nil {
 		return fmt.Errorf("store: checkpoint: %w", err)
 	}
-	j.size, j.allocated = 0, 0
+	j.epoch++
+	j.size = journalHeaderSize
 	return nil
 }
+
+// used is how many bytes of records the journal holds.
+func (j *journal) used() int64 { return max(j.size-journalHeaderSize, 0) }
 
 // syncFilesWithSuffix fsyncs every file in dir whose name ends in one of
 // the suffixes. A file that disappears meanwhile (a memtable flushed to a
@@ -269,4 +505,10 @@ func syncFilesWithSuffix(dir string, suffixes ...string) error {
 	return nil
 }
 
-func (j *journal) close() error { return j.f.Close() }
+func (j *journal) close() error {
+	j.waitFill()
+	if j.direct != nil {
+		_ = j.direct.Close()
+	}
+	return j.f.Close()
+}

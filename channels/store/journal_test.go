@@ -2,10 +2,12 @@ package store
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/dgraph-io/badger/v4"
@@ -98,11 +100,226 @@ func TestJournalReplay(t *testing.T) {
 	if n, err := other.replay(openTestBadger(t, t.TempDir())); n != 0 || err != nil {
 		t.Errorf("wrong key replayed %d (%v)", n, err)
 	}
-	if err := j.checkpoint(db, t.TempDir()); err != nil || j.size != 0 {
-		t.Fatalf("checkpoint: %v, size %d", err, j.size)
+	if err := j.checkpoint(db, t.TempDir()); err != nil || j.used() != 0 {
+		t.Fatalf("checkpoint: %v, %d bytes used", err, j.used())
 	}
 	if n, _ := j.replay(db); n != 0 {
 		t.Errorf("after checkpoint the journal replays %d records", n)
+	}
+}
+
+// appendAll appends each batch and fails the test on an error.
+func appendAll(t *testing.T, j *journal, batches ...[]mutation) {
+	t.Helper()
+	for _, b := range batches {
+		if err := j.append(b); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// set is a one-mutation batch.
+func set(k, v string) []mutation { return []mutation{{kind: mutSet, key: []byte(k), val: []byte(v)}} }
+
+// keysIn lists the keys of db with their values.
+func keysIn(t *testing.T, db *badger.DB) map[string]string {
+	t.Helper()
+	got := map[string]string{}
+	err := db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.DefaultIteratorOptions)
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			v, err := it.Item().ValueCopy(nil)
+			if err != nil {
+				return err
+			}
+			got[string(it.Item().Key())] = string(v)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got
+}
+
+// TestJournalEpochs: a checkpoint does not truncate the file, so the
+// records of the previous epoch are still on disk after the new ones; they
+// must not be replayed, neither by the journal that wrote them nor after a
+// reopen. A torn header write falls back to the other slot.
+func TestJournalEpochs(t *testing.T) {
+	key := bytes.Repeat([]byte{7}, 32)
+	dir := t.TempDir()
+	j, err := openJournal(dir, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	appendAll(t, j, set("old1", strings.Repeat("x", 500)), set("old2", "2"), set("old3", "3"))
+	if err := j.checkpoint(openTestBadger(t, t.TempDir()), t.TempDir()); err != nil {
+		t.Fatal(err)
+	}
+	appendAll(t, j, set("new", "1"))
+	db := openTestBadger(t, t.TempDir())
+	if n, err := j.replay(db); n != 1 || err != nil {
+		t.Fatalf("replayed %d records (%v), want 1", n, err)
+	}
+	if got := keysIn(t, db); len(got) != 1 || got["new"] != "1" {
+		t.Fatalf("replayed %v, want only new=1", got)
+	}
+	if err := j.close(); err != nil {
+		t.Fatal(err)
+	}
+
+	again, err := openJournal(dir, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.epoch != 2 || again.legacy {
+		t.Fatalf("reopened at epoch %d (legacy %v), want 2", again.epoch, again.legacy)
+	}
+	db = openTestBadger(t, t.TempDir())
+	if n, err := again.replay(db); n != 1 || err != nil {
+		t.Fatalf("reopened journal replayed %d (%v), want 1", n, err)
+	}
+	appendAll(t, again, set("after", "reopen"))
+	if err := again.close(); err != nil {
+		t.Fatal(err)
+	}
+
+	// Tear the current slot (epoch 2): the journal falls back to epoch 1,
+	// whose first record was overwritten by epoch 2's, so nothing opens.
+	f, err := os.OpenFile(filepath.Join(dir, journalFile), os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteAt([]byte("torn"), 2%2*journalSlotSize+10); err != nil {
+		t.Fatal(err)
+	}
+	_ = f.Close()
+	torn, err := openJournal(dir, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer torn.close()
+	if torn.epoch != 1 {
+		t.Fatalf("torn header: epoch %d, want the other slot's 1", torn.epoch)
+	}
+	if n, err := torn.replay(openTestBadger(t, t.TempDir())); n != 0 || err != nil {
+		t.Fatalf("torn header replayed %d (%v), want 0", n, err)
+	}
+}
+
+// TestJournalLegacy replays a journal in the layout before the header
+// (records from offset 0, sealed without additional data) and rewrites it
+// in the current layout at the checkpoint.
+func TestJournalLegacy(t *testing.T) {
+	key := bytes.Repeat([]byte{7}, 32)
+	dir := t.TempDir()
+	j, err := openJournal(dir, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var old []byte
+	for _, b := range [][]mutation{set("a", "1"), set("b", "2")} {
+		plain := []byte{}
+		for _, m := range b {
+			plain = append(plain, m.kind)
+			plain = binary.BigEndian.AppendUint32(plain, uint32(len(m.key)))
+			plain = append(plain, m.key...)
+			plain = binary.BigEndian.AppendUint32(plain, uint32(len(m.val)))
+			plain = append(plain, m.val...)
+			plain = binary.BigEndian.AppendUint64(plain, 0)
+		}
+		nonce := make([]byte, 12)
+		rec := j.aead.Seal(append([]byte{}, nonce...), nonce, plain, nil)
+		old = binary.BigEndian.AppendUint32(old, uint32(len(rec)))
+		old = append(old, rec...)
+	}
+	_ = j.close()
+	if err := os.WriteFile(filepath.Join(dir, journalFile), old, 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	j, err = openJournal(dir, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.close()
+	if !j.legacy {
+		t.Fatal("a journal without a header is not recognised as legacy")
+	}
+	db := openTestBadger(t, t.TempDir())
+	if n, err := j.replay(db); n != 2 || err != nil {
+		t.Fatalf("legacy replay: %d records (%v), want 2", n, err)
+	}
+	if got := keysIn(t, db); got["a"] != "1" || got["b"] != "2" {
+		t.Fatalf("legacy replay gave %v", got)
+	}
+	if err := j.append(set("c", "3")); err == nil {
+		t.Fatal("append to a legacy journal before its checkpoint succeeded")
+	}
+	if err := j.checkpoint(db, t.TempDir()); err != nil {
+		t.Fatal(err)
+	}
+	if j.legacy || j.epoch != 1 {
+		t.Fatalf("after the checkpoint: legacy %v, epoch %d", j.legacy, j.epoch)
+	}
+	appendAll(t, j, set("c", "3"))
+	fresh := openTestBadger(t, t.TempDir())
+	if n, err := j.replay(fresh); n != 1 || err != nil {
+		t.Fatalf("rewritten journal replayed %d (%v), want 1", n, err)
+	}
+}
+
+// TestJournalFillsAhead appends more than several fills' worth of records:
+// the blocks ahead are always filled by the background goroutine in time
+// (the writer never fills itself), every record replays, and a second lap
+// after a checkpoint needs no new blocks.
+func TestJournalFillsAhead(t *testing.T) {
+	key := bytes.Repeat([]byte{7}, 32)
+	dir := t.TempDir()
+	j, err := openJournal(dir, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.close()
+	val := strings.Repeat("v", 64<<10)
+	const n = 200 // about 12.8 MiB: three fills of journalPrealloc and more
+	lap := func() {
+		for i := range n {
+			appendAll(t, j, set(fmt.Sprintf("k%03d", i), val))
+			j.mu.Lock()
+			short := j.size > j.allocated
+			j.mu.Unlock()
+			if short {
+				t.Fatalf("record %d ends past the filled blocks", i)
+			}
+		}
+	}
+	lap()
+	if j.stalls != 0 {
+		t.Errorf("the writer filled blocks itself %d times", j.stalls)
+	}
+	db := openTestBadger(t, t.TempDir())
+	if got, err := j.replay(db); got != n || err != nil {
+		t.Fatalf("replayed %d (%v), want %d", got, err, n)
+	}
+	j.waitFill()
+	fi, err := j.f.Stat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := j.checkpoint(db, t.TempDir()); err != nil {
+		t.Fatal(err)
+	}
+	lap()
+	j.waitFill()
+	fi2, err := j.f.Stat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi2.Size() != fi.Size() {
+		t.Errorf("the second lap grew the file from %d to %d bytes", fi.Size(), fi2.Size())
 	}
 }
 

@@ -578,7 +578,7 @@ const checkpointEvery = 5 * time.Minute
 // is big or old. A failed checkpoint only lets the journal grow: nothing
 // acknowledged depends on it.
 func (s *Store) maybeCheckpoint() {
-	if s.jr.size < journalCheckpointBytes && (s.jr.size == 0 || time.Since(s.lastCheckpoint) < checkpointEvery) {
+	if used := s.jr.used(); used < journalCheckpointBytes && (used == 0 || time.Since(s.lastCheckpoint) < checkpointEvery) {
 		return
 	}
 	if err := s.checkpoint(); err != nil {
