@@ -271,11 +271,18 @@ func TestJournalLegacy(t *testing.T) {
 	}
 }
 
-// TestJournalFillsAhead appends more than several fills' worth of records:
-// the blocks ahead are always filled by the background goroutine in time
-// (the writer never fills itself), every record replays, and a second lap
-// after a checkpoint needs no new blocks.
+// TestJournalFillsAhead appends more than several fills' worth of records,
+// through the O_DIRECT descriptor where the file system has one and through
+// the page cache: the blocks ahead are always filled by the background
+// goroutine in time (the writer never fills itself), every record replays,
+// and a second lap after a checkpoint needs no new blocks.
 func TestJournalFillsAhead(t *testing.T) {
+	for _, direct := range []bool{true, false} {
+		t.Run(fmt.Sprintf("direct=%v", direct), func(t *testing.T) { testFillsAhead(t, direct) })
+	}
+}
+
+func testFillsAhead(t *testing.T, direct bool) {
 	key := bytes.Repeat([]byte{7}, 32)
 	dir := t.TempDir()
 	j, err := openJournal(dir, key)
@@ -283,6 +290,14 @@ func TestJournalFillsAhead(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer j.close()
+	switch {
+	case direct && j.direct == nil:
+		t.Skip("this file system refuses O_DIRECT")
+	case !direct && j.direct != nil:
+		j.waitFill()
+		_ = j.direct.Close()
+		j.direct = nil
+	}
 	val := strings.Repeat("v", 64<<10)
 	const n = 200 // about 12.8 MiB: three fills of journalPrealloc and more
 	lap := func() {
