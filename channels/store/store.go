@@ -385,7 +385,9 @@ func (s *Store) write(fn func(txn *badger.Txn, st *opState) error) (ID, error) {
 // submit is write for a caller that already entered. (Entering twice could
 // deadlock against a waiting Close.)
 func (s *Store) submit(fn func(txn *badger.Txn, st *opState) error) (ID, error) {
-	o := &op{fn: fn, done: make(chan error, 1)}
+	// Room for a Commit's mutations (record, raw, indexes, queue, dedupe)
+	// without regrowing.
+	o := &op{fn: fn, done: make(chan error, 1), st: opState{muts: make([]mutation, 0, 16)}}
 	s.ops <- o
 	err := <-o.done
 	return o.st.id, err
@@ -487,7 +489,7 @@ retry:
 			if o.answered {
 				continue
 			}
-			o.st = opState{}
+			o.st = opState{muts: o.st.muts[:0]} // a rerun starts afresh, keeping the room
 			o.err = o.fn(txn, &o.st)
 			if o.err == nil || !o.st.dirty {
 				continue
@@ -507,7 +509,11 @@ retry:
 		t0 := time.Now()
 		// The journal record is the commit point: once it is synced the
 		// batch survives a crash, and only then is anyone answered.
-		var muts []mutation
+		total := 0
+		for _, o := range batch[:n] {
+			total += len(o.st.muts)
+		}
+		muts := make([]mutation, 0, total)
 		for _, o := range batch[:n] {
 			if !o.answered && o.err == nil {
 				muts = append(muts, o.st.muts...)
