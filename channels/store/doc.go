@@ -13,9 +13,11 @@
 // journal (journal.go), not Badger's: with SyncWrites on, Badger pays two
 // device flushes per transaction (value log and memtable WAL) even when the
 // value log is untouched, while the journal record of a batch costs one
-// fdatasync of preallocated blocks, overlapped with the Badger commit.
-// Open replays the journal into Badger and checkpoints (Badger synced,
-// journal emptied); the writer checkpoints again every 64 MiB or 5 minutes.
+// durable write (O_DIRECT|O_DSYNC where the file system allows it, else a
+// write and an fdatasync) into blocks the file already has, overlapped with
+// the Badger commit. Open replays the journal into Badger and checkpoints
+// (Badger synced, the journal started again at a new epoch); the writer
+// checkpoints again every 64 MiB or 5 minutes.
 // Callers prepare their keys and values before they queue; the writer only
 // checks dedupe keys and reads the records it updates. An op that fails
 // before writing (ErrDuplicate, ErrNotFound) does not disturb the others.
