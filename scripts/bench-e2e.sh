@@ -241,14 +241,17 @@ if [ "$mode" = ingest ]; then
 		cpus+=("$(((c1 - c0) * 1000000 / tick / N))" "-")
 		load "simple-hl7" "$r" "$P_SIMPLE" "$N" # the machine's state, same minute
 	done
+	# iisync's rate over simple-hl7's in the same run: the host's speed
+	# varies by tens of percent, the ratio much less.
+	mapfile -t ratios < <(jq -rs '[range(0; length; 2) as $i | (.[$i].msgs_per_sec / .[$i + 1].msgs_per_sec * 100 | floor / 100 | tostring), "-"] | .[]' "$tmp/results.jsonl")
 	echo
 	echo "### MLLP in -> durable commit -> AA, destination paused, 8 connections (mllpload -c 8 -w 1) — $(hostline)"
 	echo
-	echo "| run | server | messages | msgs/s | p50 ms | p99 ms | max ms | AA / sent | CPU µs/msg |"
-	echo "|---:|---|---:|---:|---:|---:|---:|---:|---:|"
+	echo "| run | server | messages | msgs/s | p50 ms | p99 ms | max ms | AA / sent | CPU µs/msg | iisync ÷ simple-hl7 |"
+	echo "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"
 	i=0
 	while read -r line; do
-		echo "$line | ${cpus[$i]} |"
+		echo "$line | ${cpus[$i]} | ${ratios[$i]} |"
 		i=$((i + 1))
 	done < <(jq -r '"| \(.run) | \(.server) | \(.sent) | \(.msgs_per_sec | floor) | \(.p50_ms) | \(.p99_ms) | \(.max_ms) | \(.aa) / \(.sent)"' "$tmp/results.jsonl")
 	echo
