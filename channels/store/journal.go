@@ -177,7 +177,10 @@ func (j *journal) readHeader() error {
 			j.epoch = e
 		}
 	}
-	j.allocated = fi.Size()
+	// Whole blocks only, so that fills stay aligned for O_DIRECT (a crash
+	// in a page-cache fill can leave a partial one; records end on block
+	// boundaries, so nothing intact lies in it).
+	j.allocated = fi.Size() / journalBlock * journalBlock
 	if j.epoch == 0 {
 		j.legacy, j.size = true, 0
 		return nil
