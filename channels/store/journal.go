@@ -218,15 +218,7 @@ func (j *journal) append(muts []mutation) error {
 	if j.legacy {
 		return errors.New("store: journal: a legacy journal must be replayed and checkpointed first")
 	}
-	plain := j.buf[:0]
-	for _, m := range muts {
-		plain = append(plain, m.kind)
-		plain = binary.BigEndian.AppendUint32(plain, uint32(len(m.key)))
-		plain = append(plain, m.key...)
-		plain = binary.BigEndian.AppendUint32(plain, uint32(len(m.val)))
-		plain = append(plain, m.val...)
-		plain = binary.BigEndian.AppendUint64(plain, m.expiresAt)
-	}
+	plain := encodeMutations(j.buf[:0], muts)
 	j.buf = plain
 	ns := j.aead.NonceSize()
 	n := int(alignUp(int64(4 + ns + len(plain) + j.aead.Overhead())))
@@ -428,6 +420,21 @@ func (j *journal) replay(db *badger.DB) (int, error) {
 			off += pad
 		}
 	}
+}
+
+// encodeMutations appends the plaintext of a record holding muts to b:
+// per mutation its kind, the key and the value each after a 4-byte length,
+// and the 8-byte TTL deadline.
+func encodeMutations(b []byte, muts []mutation) []byte {
+	for _, m := range muts {
+		b = append(b, m.kind)
+		b = binary.BigEndian.AppendUint32(b, uint32(len(m.key)))
+		b = append(b, m.key...)
+		b = binary.BigEndian.AppendUint32(b, uint32(len(m.val)))
+		b = append(b, m.val...)
+		b = binary.BigEndian.AppendUint64(b, m.expiresAt)
+	}
+	return b
 }
 
 func decodeMutations(b []byte) ([]mutation, error) {

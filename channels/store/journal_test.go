@@ -221,15 +221,7 @@ func TestJournalLegacy(t *testing.T) {
 	}
 	var old []byte
 	for _, b := range [][]mutation{set("a", "1"), set("b", "2")} {
-		plain := []byte{}
-		for _, m := range b {
-			plain = append(plain, m.kind)
-			plain = binary.BigEndian.AppendUint32(plain, uint32(len(m.key)))
-			plain = append(plain, m.key...)
-			plain = binary.BigEndian.AppendUint32(plain, uint32(len(m.val)))
-			plain = append(plain, m.val...)
-			plain = binary.BigEndian.AppendUint64(plain, 0)
-		}
+		plain := encodeMutations(nil, b)
 		nonce := make([]byte, 12)
 		rec := j.aead.Seal(append([]byte{}, nonce...), nonce, plain, nil)
 		old = binary.BigEndian.AppendUint32(old, uint32(len(rec)))
