@@ -192,7 +192,8 @@ func TestJournalEpochs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.WriteAt([]byte("torn"), 2%2*journalSlotSize+10); err != nil {
+	const epoch2Slot = 0 // slot = epoch % 2
+	if _, err := f.WriteAt([]byte("torn"), epoch2Slot*journalSlotSize+10); err != nil {
 		t.Fatal(err)
 	}
 	_ = f.Close()
