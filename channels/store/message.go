@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"time"
 
@@ -381,9 +382,7 @@ func (s *Store) Pending(dest string, after ID, limit int) ([]QueueItem, error) {
 		return nil, err
 	}
 	defer s.leave()
-	if limit <= 0 {
-		limit = 100
-	}
+	limit = pageSize(limit, 100, math.MaxInt)
 	if after == maxID {
 		return nil, nil
 	}

@@ -18,11 +18,24 @@ import (
 //
 //	r/<kind>\x00<key>
 
-// prefixRecords starts every record key.
-const prefixRecords = "r/"
+// prefixNamed starts every record key (not to be confused with
+// prefixRecord, the messages' metadata).
+const prefixNamed = "r/"
 
 // maxRecordName bounds a kind or a key: they are names, not content.
 const maxRecordName = 512
+
+// maxRecordPage bounds one page of Records or IDsAfter.
+const maxRecordPage = 10000
+
+// pageSize is the page a caller asked for: def when limit is not positive,
+// at most most.
+func pageSize(limit, def, most int) int {
+	if limit <= 0 {
+		return def
+	}
+	return min(limit, most)
+}
 
 // Record is one named value.
 type Record struct {
@@ -30,12 +43,12 @@ type Record struct {
 	Value []byte
 }
 
-func recordName(kind, key string) ([]byte, error) {
+func namedKey(kind, key string) ([]byte, error) {
 	if kind == "" || strings.IndexByte(kind, sep) >= 0 || len(kind) > maxRecordName || len(key) > maxRecordName {
 		return nil, fmt.Errorf("%w: record kind or key", ErrInvalid)
 	}
-	k := make([]byte, 0, len(prefixRecords)+len(kind)+1+len(key))
-	k = append(k, prefixRecords...)
+	k := make([]byte, 0, len(prefixNamed)+len(kind)+1+len(key))
+	k = append(k, prefixNamed...)
 	k = append(k, kind...)
 	k = append(k, sep)
 	return append(k, key...), nil
@@ -44,7 +57,7 @@ func recordName(kind, key string) ([]byte, error) {
 // PutRecord stores val under kind and key, replacing what was there, and
 // returns once it is on disk.
 func (s *Store) PutRecord(kind, key string, val []byte) error {
-	k, err := recordName(kind, key)
+	k, err := namedKey(kind, key)
 	if err != nil {
 		return err
 	}
@@ -62,7 +75,7 @@ func (s *Store) PutRecord(kind, key string, val []byte) error {
 // DeleteRecord removes the record of kind and key; removing an absent
 // record is not an error.
 func (s *Store) DeleteRecord(kind, key string) error {
-	k, err := recordName(kind, key)
+	k, err := namedKey(kind, key)
 	if err != nil {
 		return err
 	}
@@ -75,7 +88,7 @@ func (s *Store) DeleteRecord(kind, key string) error {
 
 // GetRecord returns the value of kind and key, or ErrNotFound.
 func (s *Store) GetRecord(kind, key string) ([]byte, error) {
-	k, err := recordName(kind, key)
+	k, err := namedKey(kind, key)
 	if err != nil {
 		return nil, err
 	}
@@ -105,14 +118,11 @@ func (s *Store) GetRecord(kind, key string) ([]byte, error) {
 // order, starting after the key after ("" = from the first), at most limit
 // (default 100, at most 10,000).
 func (s *Store) Records(kind, prefix, after string, limit int) ([]Record, error) {
-	p, err := recordName(kind, prefix)
+	p, err := namedKey(kind, prefix)
 	if err != nil {
 		return nil, err
 	}
-	if limit <= 0 {
-		limit = 100
-	}
-	limit = min(limit, 10000)
+	limit = pageSize(limit, 100, maxRecordPage)
 	if err := s.enter(); err != nil {
 		return nil, err
 	}
@@ -147,10 +157,7 @@ func (s *Store) Records(kind, prefix, after string, limit int) ([]Record, error)
 // followers that process every message once (the Sync Registry's chart
 // mirror).
 func (s *Store) IDsAfter(after ID, limit int) ([]ID, error) {
-	if limit <= 0 {
-		limit = 100
-	}
-	limit = min(limit, 10000)
+	limit = pageSize(limit, 100, maxRecordPage)
 	if err := s.enter(); err != nil {
 		return nil, err
 	}

@@ -37,11 +37,7 @@ func (s *Store) Search(q Query) ([]Message, error) {
 		return nil, err
 	}
 	defer s.leave()
-	limit := q.Limit
-	if limit <= 0 {
-		limit = defaultLimit
-	}
-	limit = min(limit, maxLimit)
+	limit := pageSize(q.Limit, defaultLimit, maxLimit)
 	top := maxID
 	if q.After > 0 {
 		if q.After == 1 {

@@ -21,6 +21,7 @@ import (
 	"github.com/iisync/iisync/transforms/iis"
 	"github.com/iisync/iisync/transforms/iis/chart"
 	"github.com/iisync/iisync/transforms/iis/query"
+	"github.com/iisync/iisync/transforms/validate"
 )
 
 const registryUsage = `usage: iisync registry <action> --mrn MRN [flags]
@@ -320,26 +321,16 @@ func isTerminal(w io.Writer) bool {
 // cliResult is registry.Result as the API writes it (validate.Finding
 // marshals to a shape it does not read back), plus the error of a 422/502.
 type cliResult struct {
-	Error      string          `json:"error,omitempty"`
-	Action     string          `json:"action"`
-	Outcome    string          `json:"outcome"`
-	Rows       []string        `json:"rows,omitempty"`
-	MessageIDs []uint64        `json:"message_ids,omitempty"`
-	Verdict    string          `json:"verdict,omitempty"`
-	ACKCode    string          `json:"ack_code,omitempty"`
-	Errors     []iis.ACKError  `json:"errors,omitempty"`
-	Findings   []findingAnswer `json:"findings,omitempty"`
-	View       *registry.View  `json:"view"`
-}
-
-// findingAnswer is a validate.Finding as the API writes it.
-type findingAnswer struct {
-	Rule     string `json:"rule"`
-	Severity string `json:"severity"`
-	Location string `json:"location"`
-	Code     string `json:"code,omitempty"`
-	AppCode  string `json:"app_code,omitempty"`
-	Message  string `json:"message"`
+	Error      string                 `json:"error,omitempty"`
+	Action     string                 `json:"action"`
+	Outcome    string                 `json:"outcome"`
+	Rows       []string               `json:"rows,omitempty"`
+	MessageIDs []uint64               `json:"message_ids,omitempty"`
+	Verdict    string                 `json:"verdict,omitempty"`
+	ACKCode    string                 `json:"ack_code,omitempty"`
+	Errors     []iis.ACKError         `json:"errors,omitempty"`
+	Findings   []validate.FindingJSON `json:"findings,omitempty"`
+	View       *registry.View         `json:"view"`
 }
 
 // ANSI colours of the window's rows: blue (local only) and yellow

@@ -199,16 +199,18 @@ func (v *Validator) Validate(m *hl7.Message) []Finding {
 	return out
 }
 
-// MarshalJSON writes f with snake_case names and the location as ERR-2
-// text: {"rule", "severity", "location": "RXA^2^5^1^1", "code",
-// "app_code", "message"}.
+// FindingJSON is a Finding as JSON carries it: snake_case names and the
+// location as ERR-2 text. Clients of the API decode findings into it.
+type FindingJSON struct {
+	Rule     string   `json:"rule"`
+	Severity Severity `json:"severity"`
+	Location string   `json:"location"` // e.g. "RXA^2^5^1^1"
+	Code     string   `json:"code,omitempty"`
+	AppCode  string   `json:"app_code,omitempty"`
+	Message  string   `json:"message"`
+}
+
+// MarshalJSON writes f as a FindingJSON.
 func (f Finding) MarshalJSON() ([]byte, error) {
-	return json.Marshal(struct {
-		Rule     string   `json:"rule"`
-		Severity Severity `json:"severity"`
-		Location string   `json:"location"`
-		Code     string   `json:"code,omitempty"`
-		AppCode  string   `json:"app_code,omitempty"`
-		Message  string   `json:"message"`
-	}{f.Rule, f.Severity, FormatLocation(f.Location), f.Code, f.AppCode, f.Message})
+	return json.Marshal(FindingJSON{f.Rule, f.Severity, FormatLocation(f.Location), f.Code, f.AppCode, f.Message})
 }
