@@ -20,6 +20,7 @@ import (
 	"github.com/iisync/iisync/channels/store"
 	"github.com/iisync/iisync/conf/field"
 	"github.com/iisync/iisync/gateway/soap"
+	"github.com/iisync/iisync/internal/ehrtest"
 	"github.com/iisync/iisync/internal/phitest"
 	"github.com/iisync/iisync/transforms/hl7"
 	"github.com/iisync/iisync/transforms/iis"
@@ -361,7 +362,7 @@ func TestIISDeliveryFailures(t *testing.T) {
 				if m := h.find("CTL31"); deliveryTo(t, m, "vxu/iis").Attempts != tc.wantAttempts {
 					t.Errorf("attempts grew after the dead letter")
 				}
-				waitFor(t, func() bool { return strings.Contains(h.logs.String(), `"dead-lettered"`) }, "dead letter logged")
+				ehrtest.WaitFor(t, func() bool { return strings.Contains(h.logs.String(), `"dead-lettered"`) }, "dead letter logged")
 			}
 			if n := reg.calls.Load(); n != tc.wantCalls {
 				t.Errorf("registry saw %d requests, want %d", n, tc.wantCalls)

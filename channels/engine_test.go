@@ -16,6 +16,7 @@ import (
 
 	"github.com/iisync/iisync/channels/store"
 	"github.com/iisync/iisync/gateway/mllp"
+	"github.com/iisync/iisync/internal/ehrtest"
 	"github.com/iisync/iisync/internal/phitest"
 	"github.com/iisync/iisync/transforms/hl7"
 )
@@ -148,7 +149,7 @@ func (h *harness) find(ctl string) *store.Message {
 func (h *harness) waitStatus(ctl string, want store.Status) *store.Message {
 	h.t.Helper()
 	var m *store.Message
-	waitFor(h.t, func() bool {
+	ehrtest.WaitFor(h.t, func() bool {
 		ms, err := h.st.Search(store.Query{ControlID: ctl})
 		if err != nil || len(ms) == 0 {
 			return false
@@ -157,17 +158,6 @@ func (h *harness) waitStatus(ctl string, want store.Status) *store.Message {
 		return err == nil && m.Status == want
 	}, "message "+ctl+" status "+string(want))
 	return m
-}
-
-func waitFor(t testing.TB, cond func() bool, what string) {
-	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }
 
 // fakeIIS is a registry on a real MLLP listener answering with answer.
@@ -198,7 +188,7 @@ func startIIS(t testing.TB, addr string, answer func(m *hl7.Message) []byte) *fa
 		t.Fatal(err)
 	}
 	var ln net.Listener
-	waitFor(t, func() bool { ln, err = net.Listen("tcp", addr); return err == nil }, "listen "+addr)
+	ehrtest.WaitFor(t, func() bool { ln, err = net.Listen("tcp", addr); return err == nil }, "listen "+addr)
 	f.addr, f.srv = ln.Addr().String(), srv
 	done := make(chan struct{})
 	go func() { defer close(done); _ = srv.Serve(ln) }()

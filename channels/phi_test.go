@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/iisync/iisync/channels/store"
+	"github.com/iisync/iisync/internal/ehrtest"
 	"github.com/iisync/iisync/transforms/hl7"
 	"github.com/iisync/iisync/transforms/mapping"
 )
@@ -38,6 +39,6 @@ func TestPHICanary(t *testing.T) {
 	// The logs are checked by the harness at cleanup; make sure they were written.
 	// Log lines follow the store updates, so wait for each rather than read once.
 	for _, want := range []string{`"queued"`, `"filtered"`, `"unparseable"`, `"errored"`, `"dead-lettered"`, `"delivered"`, `"retrying"`} {
-		waitFor(t, func() bool { return strings.Contains(h.logs.String(), want) }, "a "+want+" line logged")
+		ehrtest.WaitFor(t, func() bool { return strings.Contains(h.logs.String(), want) }, "a "+want+" line logged")
 	}
 }

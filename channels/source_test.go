@@ -13,6 +13,7 @@ import (
 
 	"github.com/iisync/iisync/channels/store"
 	"github.com/iisync/iisync/gateway/mllp"
+	"github.com/iisync/iisync/internal/ehrtest"
 )
 
 func dirChannel(t *testing.T, name, path string) ChannelConfig {
@@ -37,7 +38,7 @@ func TestDirectorySource(t *testing.T) {
 	}
 	for file, codes := range map[string][]string{"batch.hl7": {"AA", "AA", "AE"}, "framed.hl7": {"AA", "AA"}} {
 		ackFile := filepath.Join(in, "done", file+".ack")
-		waitFor(t, func() bool { _, err := os.Stat(filepath.Join(in, "done", file)); return err == nil }, file+" moved to done")
+		ehrtest.WaitFor(t, func() bool { _, err := os.Stat(filepath.Join(in, "done", file)); return err == nil }, file+" moved to done")
 		acks, err := os.ReadFile(ackFile)
 		if err != nil {
 			t.Fatal(err)
@@ -71,7 +72,7 @@ func TestDirectorySourceStoreDownMovesToErrorDir(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(in, "a.hl7"), vxu("E1", "PAT123"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, func() bool { _, err := os.Stat(filepath.Join(in, "error", "a.hl7")); return err == nil }, "file moved to error")
+	ehrtest.WaitFor(t, func() bool { _, err := os.Stat(filepath.Join(in, "error", "a.hl7")); return err == nil }, "file moved to error")
 	acks, err := os.ReadFile(filepath.Join(in, "error", "a.hl7.ack"))
 	if err != nil || !bytes.Contains(acks, []byte("MSA|AR|E1")) {
 		t.Fatalf("ack file %q: %v", acks, err)

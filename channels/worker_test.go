@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/iisync/iisync/channels/store"
+	"github.com/iisync/iisync/internal/ehrtest"
 	"github.com/iisync/iisync/internal/phitest"
 	"github.com/iisync/iisync/transforms/hl7"
 	"github.com/iisync/iisync/transforms/mapping"
@@ -63,7 +64,7 @@ func TestRetryThenSuccess(t *testing.T) {
 	addr := freeAddr(t)
 	h := newHarness(t, Config{Channels: []ChannelConfig{mllpChannel("vxu", mllpDest("iis", addr))}})
 	send(t, h.addr("vxu"), vxu("CTL12", "PAT123"))
-	waitFor(t, func() bool {
+	ehrtest.WaitFor(t, func() bool {
 		m := h.find("CTL12")
 		return m.Deliveries[0].Attempts >= 2 && m.Deliveries[0].LastError != ""
 	}, "failed attempts")
@@ -87,7 +88,7 @@ func TestDeadLetterAfterMaxAttempts(t *testing.T) {
 		t.Fatalf("dead letter after %d attempts, error %q", d.Attempts, d.LastError)
 	}
 	// The log line follows the store update, so wait for it too.
-	waitFor(t, func() bool { return strings.Contains(h.logs.String(), `"dead-lettered"`) }, "dead letter logged")
+	ehrtest.WaitFor(t, func() bool { return strings.Contains(h.logs.String(), `"dead-lettered"`) }, "dead letter logged")
 }
 
 func TestPerPatientOrdering(t *testing.T) {
@@ -104,7 +105,7 @@ func TestPerPatientOrdering(t *testing.T) {
 	send(t, h.addr("vxu"), vxu("A2", "PAT123"))
 	send(t, h.addr("vxu"), vxu("B1", "PAT456"))
 	h.waitStatus("B1", store.StatusAccepted) // B is not blocked behind A
-	waitFor(t, func() bool { return h.find("A1").Deliveries[0].Attempts >= 2 }, "A1 retried")
+	ehrtest.WaitFor(t, func() bool { return h.find("A1").Deliveries[0].Attempts >= 2 }, "A1 retried")
 	if slices.Contains(iis.received(), "A2") {
 		t.Fatal("A2 was sent while A1 waits for a retry")
 	}
@@ -149,7 +150,7 @@ func TestReturnChannel(t *testing.T) {
 		t.Fatalf("return MSA %s %s ERR %s MSH-5 %s", r.Value("MSA-1"), r.Value("MSA-2"), r.Value("ERR-3.1"), r.Value("MSH-5"))
 	}
 	m := h.waitStatus("CTL20", store.StatusRejected)
-	waitFor(t, func() bool {
+	ehrtest.WaitFor(t, func() bool {
 		m = h.find("CTL20")
 		for _, d := range m.Deliveries {
 			if d.Return && d.Status == store.StatusAccepted {

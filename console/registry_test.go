@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
 	"slices"
 	"strings"
@@ -22,6 +21,7 @@ import (
 	"github.com/iisync/iisync/console"
 	"github.com/iisync/iisync/gateway/mllp"
 	"github.com/iisync/iisync/gateway/soap"
+	"github.com/iisync/iisync/internal/ehrtest"
 	"github.com/iisync/iisync/internal/phitest"
 	"github.com/iisync/iisync/transforms/hl7"
 	"github.com/iisync/iisync/transforms/validate"
@@ -84,31 +84,11 @@ type ehr struct {
 func startEHR(t *testing.T) *ehr {
 	t.Helper()
 	e := &ehr{}
-	h := mllp.HandlerFunc(func(_ context.Context, r *mllp.Request) []byte {
-		m, err := hl7.Parse(bytes.Clone(r.Payload))
-		if err != nil {
-			return nil
-		}
+	e.addr = ehrtest.Acker(t, func(m *hl7.Message) {
 		e.mu.Lock()
+		defer e.mu.Unlock()
 		e.got = append(e.got, m)
-		e.mu.Unlock()
-		return hl7.BuildACK(m, "AA", nil, hl7.ACKOptions{})
 	})
-	srv, err := mllp.New(mllp.Config{Addr: "127.0.0.1:0"}, h, zerolog.Nop())
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(ctx)
-	})
-	e.addr = ln.Addr().String()
 	return e
 }
 
@@ -353,7 +333,7 @@ func TestRegistryFlow(t *testing.T) {
 	if got := rows(res.View); got != "20210115 white, 20241015 blue, 20250101 white" {
 		t.Errorf("after import: %s", got)
 	}
-	waitFor(t, func() bool { return len(peer.vxus()) == 1 }, "the import at the EHR")
+	ehrtest.WaitFor(t, func() bool { return len(peer.vxus()) == 1 }, "the import at the EHR")
 	m := peer.vxus()[0]
 	if m.Value("RXA-5.1") != "03" || m.Value("RXA-9.1") != "05" || m.Value("RXA-21") != "A" || m.Value("PID-3.1") != "PAT123" {
 		t.Errorf("EHR got RXA-5 %s RXA-9 %s RXA-21 %s", m.Value("RXA-5.1"), m.Value("RXA-9.1"), m.Value("RXA-21"))
@@ -456,15 +436,4 @@ func TestRegistrySendPreflight(t *testing.T) {
 	if n := reg.others.Load(); n != 0 {
 		t.Errorf("the registry got %d VXUs, want none", n)
 	}
-}
-
-// waitFor polls cond for up to 10 s.
-func waitFor(t *testing.T, cond func() bool, what string) {
-	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if cond() {
-			return
-		}
-	}
-	t.Fatalf("timed out waiting for %s", what)
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/iisync/iisync/gateway/mllp"
+	"github.com/iisync/iisync/internal/ehrtest"
 	"github.com/iisync/iisync/internal/phitest"
 	"github.com/iisync/iisync/transforms/hl7"
 )
@@ -48,7 +49,7 @@ type benchEngine struct {
 func startBenchEngine(b *testing.B) *benchEngine {
 	b.Helper()
 	dir := b.TempDir()
-	peer := startACKPeer(b)
+	peer := ehrtest.Acker(b, nil)
 	var y strings.Builder
 	fmt.Fprintf(&y, "storage:\n  path: %s\n", filepath.Join(dir, "store"))
 	fmt.Fprintf(&y, "security:\n  patient_ref_key_file: %s\n  create_keys: true\n", filepath.Join(dir, "patient.key"))
@@ -98,10 +99,6 @@ func startBenchEngine(b *testing.B) *benchEngine {
 	})
 	return e
 }
-
-// startACKPeer is the destination: an MLLP server that answers AA to every
-// message and keeps nothing.
-func startACKPeer(b *testing.B) string { return startAcker(b, nil) }
 
 // newBenchSender is one client connection to addr.
 func newBenchSender(b *testing.B, addr string) *mllp.Sender {

@@ -1,10 +1,7 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,10 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rs/zerolog"
-
-	"github.com/iisync/iisync/gateway/mllp"
 	"github.com/iisync/iisync/gateway/mllp/mllptest"
+	"github.com/iisync/iisync/internal/ehrtest"
 	"github.com/iisync/iisync/transforms/hl7"
 )
 
@@ -31,45 +26,13 @@ type ehrListener struct {
 func startEHR(t testing.TB) *ehrListener {
 	t.Helper()
 	l := &ehrListener{got: map[string]string{}}
-	l.addr = startAcker(t, func(m *hl7.Message) {
+	l.addr = ehrtest.Acker(t, func(m *hl7.Message) {
 		l.mu.Lock()
 		defer l.mu.Unlock()
 		l.got[m.Value("MSA-2")] = m.Value("MSA-1")
 		l.all = append(l.all, m.Raw())
 	})
 	return l
-}
-
-// startAcker runs an MLLP server on loopback that answers AA to every
-// message that parses (after handing it to seen, if set) until the test
-// ends, and returns its address.
-func startAcker(t testing.TB, seen func(*hl7.Message)) string {
-	t.Helper()
-	h := mllp.HandlerFunc(func(_ context.Context, r *mllp.Request) []byte {
-		m, err := hl7.Parse(bytes.Clone(r.Payload))
-		if err != nil {
-			return nil
-		}
-		if seen != nil {
-			seen(m)
-		}
-		return hl7.BuildACK(m, "AA", nil, hl7.ACKOptions{})
-	})
-	srv, err := mllp.New(mllp.Config{Addr: "127.0.0.1:0"}, h, zerolog.Nop())
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(ctx)
-	})
-	return ln.Addr().String()
 }
 
 func (l *ehrListener) returns() map[string]string {

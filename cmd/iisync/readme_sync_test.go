@@ -9,6 +9,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/iisync/iisync/internal/ehrtest"
 	"github.com/iisync/iisync/transforms/hl7"
 )
 
@@ -31,7 +32,7 @@ func TestReadmeSyncWalkthrough(t *testing.T) {
 	}
 	var mu sync.Mutex
 	var toEHR []*hl7.Message
-	ehr := startAcker(t, func(m *hl7.Message) {
+	ehr := ehrtest.Acker(t, func(m *hl7.Message) {
 		if strings.HasPrefix(m.Type(), "VXU") {
 			mu.Lock()
 			toEHR = append(toEHR, m)
@@ -113,7 +114,7 @@ func TestReadmeSyncWalkthrough(t *testing.T) {
 		t.Errorf("ping: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 	// The EHR got the import, the reconcile and the delete.
-	waitFor(t, func() bool { mu.Lock(); defer mu.Unlock(); return len(toEHR) == 3 }, "three VXUs at the EHR")
+	ehrtest.WaitFor(t, func() bool { mu.Lock(); defer mu.Unlock(); return len(toEHR) == 3 }, "three VXUs at the EHR")
 	mu.Lock()
 	defer mu.Unlock()
 	var got []string

@@ -18,6 +18,7 @@ import (
 	"github.com/iisync/iisync/channels/store"
 	"github.com/iisync/iisync/console"
 	"github.com/iisync/iisync/gateway/mllp"
+	"github.com/iisync/iisync/internal/ehrtest"
 	"github.com/iisync/iisync/transforms/iis"
 	"github.com/iisync/iisync/transforms/iis/chart"
 	"github.com/iisync/iisync/transforms/iis/query"
@@ -367,7 +368,7 @@ func TestRegistryCommandEndToEnd(t *testing.T) {
 		t.Fatalf("VXU: %v %q", err, ack)
 	}
 	// Once the registry has the VXU, the query matches.
-	waitFor(t, func() bool {
+	ehrtest.WaitFor(t, func() bool {
 		r := e.messages(t, "list", "--control-id", "SYNC-1")
 		return strings.Contains(r.stdout, "iis=AA")
 	}, "the VXU at the registry")

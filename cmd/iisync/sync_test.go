@@ -18,6 +18,7 @@ import (
 	"github.com/iisync/iisync/channels/store"
 	"github.com/iisync/iisync/gateway/mllp"
 	"github.com/iisync/iisync/gateway/soap"
+	"github.com/iisync/iisync/internal/ehrtest"
 	"github.com/iisync/iisync/sandbox"
 	"github.com/iisync/iisync/transforms/hl7"
 	"github.com/iisync/iisync/transforms/iis/reconcile"
@@ -73,7 +74,7 @@ func newSyncWorld(t *testing.T) *syncWorld {
 	}
 	t.Cleanup(func() { _ = srv.Shutdown(context.Background()) })
 
-	ehr := startAcker(t, func(m *hl7.Message) {
+	ehr := ehrtest.Acker(t, func(m *hl7.Message) {
 		w.mu.Lock()
 		defer w.mu.Unlock()
 		w.toEHR = append(w.toEHR, m)
@@ -248,7 +249,7 @@ func TestSyncRegistryEndToEnd(t *testing.T) {
 
 	// The EHR received the import (RXA-21 A, RXA-9 05), the reconcile
 	// (RXA-21 U of its own IPV record) and the delete (RXA-21 D).
-	waitFor(t, func() bool { return len(w.ehrGot()) >= 3 }, "three VXUs at the EHR")
+	ehrtest.WaitFor(t, func() bool { return len(w.ehrGot()) >= 3 }, "three VXUs at the EHR")
 	var actions []string
 	for _, m := range w.ehrGot() {
 		for rxa := range m.SegmentsNamed("RXA") {
@@ -294,15 +295,4 @@ func TestSyncRegistryEndToEnd(t *testing.T) {
 	if !slices.Equal(got, wantTrail) {
 		t.Errorf("audit trail %q, want %q", got, wantTrail)
 	}
-}
-
-// waitFor polls cond for up to 10 s.
-func waitFor(t *testing.T, cond func() bool, what string) {
-	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if cond() {
-			return
-		}
-	}
-	t.Fatalf("timed out waiting for %s", what)
 }
