@@ -58,9 +58,7 @@ var (
 // CVX), and the local dose must be historical. It returns nil,
 // ErrDifferentGroup or ErrAdministered.
 func CheckReconcile(local, registry chart.Dose) error {
-	lg := codes.Groups(canonCVX(local.CVX, local.NDC))
-	rg := codes.Groups(canonCVX(registry.CVX, registry.NDC))
-	if sharedGroups(lg, rg) == 0 {
+	if !codes.SameGroup(canonCVX(local.CVX, local.NDC), canonCVX(registry.CVX, registry.NDC)) {
 		return ErrDifferentGroup
 	}
 	if local.Administered() {
