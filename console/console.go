@@ -135,18 +135,9 @@ func (s *Server) routes(mux *http.ServeMux, gatherer prometheus.Gatherer) (err e
 	mux.Handle("POST /api/channels/{channel}/destinations/{dest}/ping", s.api(s.ping))
 	mux.Handle("POST /api/channels/{channel}/try", s.api(s.try))
 	mux.Handle("GET /api/registry", s.api(s.registryChannels))
-	mux.Handle("POST /api/registry/{channel}/query", s.api(s.registry("query")))
-	mux.Handle("POST /api/registry/{channel}/show", s.api(s.registry("show")))
-	mux.Handle("POST /api/registry/{channel}/refresh", s.api(s.registry("refresh")))
-	mux.Handle("POST /api/registry/{channel}/drop", s.api(s.registry("drop")))
-	mux.Handle("POST /api/registry/{channel}/audit", s.api(s.registry("audit")))
-	mux.Handle("POST /api/registry/{channel}/select", s.api(s.registry("select")))
-	mux.Handle("POST /api/registry/{channel}/unselect", s.api(s.registry("unselect")))
-	mux.Handle("POST /api/registry/{channel}/import", s.api(s.registry("import")))
-	mux.Handle("POST /api/registry/{channel}/send", s.api(s.registry("send")))
-	mux.Handle("POST /api/registry/{channel}/delete", s.api(s.registry("delete")))
-	mux.Handle("POST /api/registry/{channel}/reconcile", s.api(s.registry("reconcile")))
-	mux.Handle("POST /api/registry/{channel}/link", s.api(s.registry("link")))
+	for name, a := range registryActions {
+		mux.Handle("POST /api/registry/{channel}/"+name, s.api(s.registry(name, a)))
+	}
 	mux.Handle("POST /api/registry/{channel}/ping", s.api(s.registryPing))
 	return nil
 }

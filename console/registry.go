@@ -193,13 +193,9 @@ func (s *Server) registryChannels(w http.ResponseWriter, _ *http.Request, _ call
 	writeJSON(w, http.StatusOK, out)
 }
 
-// registry returns the handler of POST /api/registry/{channel}/{name}. An
-// unknown name is a programming error: it panics, which routes reports.
-func (s *Server) registry(name string) func(http.ResponseWriter, *http.Request, caller) {
-	a, ok := registryActions[name]
-	if !ok {
-		panic("console: no registry action " + name)
-	}
+// registry returns the handler of POST /api/registry/{channel}/{name},
+// which runs a.
+func (s *Server) registry(name string, a registryAction) func(http.ResponseWriter, *http.Request, caller) {
 	return func(w http.ResponseWriter, r *http.Request, c caller) {
 		reg := s.reg.Load()
 		if reg == nil {
