@@ -91,7 +91,6 @@ type journal struct {
 	f      *os.File
 	aead   cipher.AEAD
 	epoch  uint64 // records are sealed with it; 0 for a legacy journal
-	legacy bool   // written before the header: replay it, then checkpoint
 	size   int64  // end of the last record (writer goroutine only)
 	buf    []byte // reused encoding buffer (writer goroutine only)
 	out    []byte // reused block-aligned record buffer (writer goroutine only)
@@ -124,7 +123,7 @@ func openJournal(dir string, key []byte) (*journal, error) {
 		_ = f.Close()
 		return nil, err
 	}
-	if !j.legacy {
+	if !j.legacy() {
 		j.openDirect()
 		j.fillAhead()
 	}
@@ -182,12 +181,16 @@ func (j *journal) readHeader() error {
 	// boundaries, so nothing intact lies in it).
 	j.allocated = fi.Size() / journalBlock * journalBlock
 	if j.epoch == 0 {
-		j.legacy, j.size = true, 0
+		j.size = 0 // a legacy journal: records from offset 0
 		return nil
 	}
 	j.size = journalBlock
 	return nil
 }
+
+// legacy reports whether the journal was written before the header
+// existed (no valid slot): replay it, then checkpoint.
+func (j *journal) legacy() bool { return j.epoch == 0 }
 
 // putSlot writes a header slot for epoch into b.
 func putSlot(b []byte, epoch uint64) {
@@ -215,7 +218,7 @@ func additionalData(epoch uint64, offset int64) []byte {
 
 // append writes one record with the mutations and syncs it to disk.
 func (j *journal) append(muts []mutation) error {
-	if j.legacy {
+	if j.legacy() {
 		return errors.New("store: journal: a legacy journal must be replayed and checkpointed first")
 	}
 	plain := encodeMutations(j.buf[:0], muts)
@@ -375,7 +378,7 @@ func alignUp(n int64) int64 {
 // intact record.
 func (j *journal) replay(db *badger.DB) (int, error) {
 	start := int64(journalBlock)
-	if j.legacy {
+	if j.legacy() {
 		start = 0
 	}
 	r := bufio.NewReaderSize(io.NewSectionReader(j.f, start, 1<<62), 1<<20)
@@ -396,7 +399,7 @@ func (j *journal) replay(db *badger.DB) (int, error) {
 			return n, nil
 		}
 		var ad []byte
-		if !j.legacy {
+		if !j.legacy() {
 			ad = additionalData(j.epoch, off)
 		}
 		plain, err := j.aead.Open(nil, rec[:ns], rec[ns:], ad)
@@ -412,7 +415,7 @@ func (j *journal) replay(db *badger.DB) (int, error) {
 		}
 		n++
 		off += 4 + int64(size)
-		if !j.legacy { // skip the zeros to the next block
+		if !j.legacy() { // skip the zeros to the next block
 			pad := alignUp(off) - off
 			if _, err := r.Discard(int(pad)); err != nil {
 				return n, nil
@@ -499,7 +502,7 @@ func (j *journal) checkpoint(db *badger.DB, dir string) error {
 	if err := syncFilesWithSuffix(dir, ".mem", ".vlog"); err != nil {
 		return fmt.Errorf("store: checkpoint: %w", err)
 	}
-	if j.legacy {
+	if j.legacy() {
 		j.waitFill()
 		if err := j.f.Truncate(0); err != nil {
 			return fmt.Errorf("store: checkpoint: %w", err)
@@ -507,7 +510,6 @@ func (j *journal) checkpoint(db *badger.DB, dir string) error {
 		if err := j.readHeader(); err != nil { // an empty file: a new journal
 			return fmt.Errorf("store: checkpoint: %w", err)
 		}
-		j.legacy = false
 		j.openDirect()
 		return nil
 	}

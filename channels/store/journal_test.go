@@ -174,8 +174,8 @@ func TestJournalEpochs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if again.epoch != 2 || again.legacy {
-		t.Fatalf("reopened at epoch %d (legacy %v), want 2", again.epoch, again.legacy)
+	if again.epoch != 2 || again.legacy() {
+		t.Fatalf("reopened at epoch %d (legacy %v), want 2", again.epoch, again.legacy())
 	}
 	db = openTestBadger(t, t.TempDir())
 	if n, err := again.replay(db); n != 1 || err != nil {
@@ -238,7 +238,7 @@ func TestJournalLegacy(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer j.close()
-	if !j.legacy {
+	if !j.legacy() {
 		t.Fatal("a journal without a header is not recognised as legacy")
 	}
 	db := openTestBadger(t, t.TempDir())
@@ -254,8 +254,8 @@ func TestJournalLegacy(t *testing.T) {
 	if err := j.checkpoint(db, t.TempDir()); err != nil {
 		t.Fatal(err)
 	}
-	if j.legacy || j.epoch != 1 {
-		t.Fatalf("after the checkpoint: legacy %v, epoch %d", j.legacy, j.epoch)
+	if j.legacy() || j.epoch != 1 {
+		t.Fatalf("after the checkpoint: legacy %v, epoch %d", j.legacy(), j.epoch)
 	}
 	appendAll(t, j, set("c", "3"))
 	fresh := openTestBadger(t, t.TempDir())
