@@ -2,7 +2,6 @@ package channels
 
 import (
 	"bytes"
-	"flag"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -10,11 +9,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/iisync/iisync/internal/golden"
 	"github.com/iisync/iisync/transforms/hl7"
 	"github.com/iisync/iisync/transforms/iis"
 )
-
-var updateGolden = flag.Bool("update", false, "rewrite golden files under testdata")
 
 // returnNow is the fixed clock of the return tests.
 var returnNow = time.Date(2025, 3, 4, 5, 6, 7, 0, time.UTC)
@@ -55,22 +53,7 @@ func maskControlID(t *testing.T, out []byte) []byte {
 // terminators kept as they are on the wire), rewriting it under -update.
 func checkGolden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join("testdata", "return", name+".golden")
-	if *updateGolden {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("output differs from %s:\n got: %q\nwant: %q", path, got, want)
-	}
+	golden.Check(t, filepath.Join("testdata", "return", name+".golden"), got)
 }
 
 // segments returns the segments of msg named name, as wire bytes.

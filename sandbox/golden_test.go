@@ -1,9 +1,6 @@
 package sandbox
 
 import (
-	"bytes"
-	"encoding/json"
-	"flag"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -12,10 +9,9 @@ import (
 	"testing"
 
 	"github.com/iisync/iisync/conf/field"
+	"github.com/iisync/iisync/internal/golden"
 	"github.com/iisync/iisync/transforms/iis"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
 
 // normalise blanks the parts of a reply that change from run to run in
 // real use: MSH-7 and MSH-10 (and the batch headers' time and control ID).
@@ -31,25 +27,10 @@ func normalise(reply []byte) []byte {
 	return []byte(s)
 }
 
-func golden(t *testing.T, name string, got []byte) {
+// checkGolden compares got with testdata/golden/name.
+func checkGolden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join("testdata", "golden", name)
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the golden file (run go test -update and review the diff)\n--- got\n%s\n--- want\n%s", name, got, want)
-	}
+	golden.Check(t, filepath.Join("testdata", "golden", name), got)
 }
 
 // sampleVerdicts pins how each shared VXU sample is acknowledged. The
@@ -115,14 +96,10 @@ func TestGoldenVXUSamples(t *testing.T) {
 			} else if c.Verdict != want {
 				t.Errorf("verdict %s (%s), want %s", c.Verdict, c.Reason, want)
 			}
-			golden(t, strings.ReplaceAll(strings.TrimSuffix(rel, ".hl7"), "/", "__")+".ack", normalise(reply))
+			checkGolden(t, strings.ReplaceAll(strings.TrimSuffix(rel, ".hl7"), "/", "__")+".ack", normalise(reply))
 		})
 	}
-	reg, err := json.MarshalIndent(s.Patients(), "", "  ")
-	if err != nil {
-		t.Fatal(err)
-	}
-	golden(t, "vxu_samples_registry.json", append(reg, '\n'))
+	golden.JSON(t, filepath.Join("testdata", "golden", "vxu_samples_registry.json"), s.Patients())
 }
 
 // TestGoldenQueries answers the shared query samples from a registry
@@ -196,7 +173,7 @@ func TestGoldenQueries(t *testing.T) {
 			if c := iis.Classify(reply); c.Verdict != iis.Accepted {
 				t.Errorf("verdict %s (%s), want accepted", c.Verdict, c.Reason)
 			}
-			golden(t, strings.ReplaceAll(strings.TrimSuffix(tc.file, ".hl7"), "/", "__")+".rsp", normalise(reply))
+			checkGolden(t, strings.ReplaceAll(strings.TrimSuffix(tc.file, ".hl7"), "/", "__")+".rsp", normalise(reply))
 		})
 	}
 }
@@ -232,7 +209,7 @@ func TestGoldenSynthetic(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			s := queryRegistry(t)
 			s.cfg.Behaviours = map[string]Behaviour{"ZZCLINIC": tc.b}
-			golden(t, "zztest_"+tc.name+".hl7", normalise(submit(t, s, tc.msg)))
+			checkGolden(t, "zztest_"+tc.name+".hl7", normalise(submit(t, s, tc.msg)))
 		})
 	}
 }

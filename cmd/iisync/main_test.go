@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -14,10 +13,10 @@ import (
 	"time"
 
 	"github.com/iisync/iisync/gateway/mllp/mllptest"
+	// Renamed: golden is this package's own helper, defined below.
+	goldenfile "github.com/iisync/iisync/internal/golden"
 	"github.com/iisync/iisync/internal/phitest"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 // result is what one in-process run of the command printed.
 type result struct {
@@ -191,25 +190,10 @@ func writeFile(t *testing.T, name, content string) string {
 	return p
 }
 
+// golden compares got with testdata/name, or rewrites it under -update.
 func golden(t *testing.T, name, got string) {
 	t.Helper()
-	p := filepath.Join("testdata", name)
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create)", err)
-	}
-	if got != string(want) {
-		t.Errorf("%s differs from golden (run with -update and review the diff)\n--- got\n%s\n--- want\n%s", name, got, want)
-	}
+	goldenfile.Check(t, filepath.Join("testdata", name), []byte(got))
 }
 
 func TestUsageAndUnknownCommand(t *testing.T) {

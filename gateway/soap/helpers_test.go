@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log"
@@ -19,10 +18,10 @@ import (
 	"time"
 
 	"github.com/iisync/iisync/conf/field"
+	// Renamed: golden is this package's own helper, defined below.
+	goldenfile "github.com/iisync/iisync/internal/golden"
 	"github.com/iisync/iisync/internal/phitest"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 // Canaries: the password, and a VXU for a synthetic patient carrying the
 // project's PHI markers (ZZTEST, PAT123, 20200101). Neither may appear in
@@ -188,20 +187,7 @@ func noLeak(t testing.TB, what string, err error, payload []byte) {
 // golden compares got with testdata/name, or rewrites it under -update.
 func golden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the golden file:\n got: %q\nwant: %q", name, got, want)
-	}
+	goldenfile.Check(t, filepath.Join("testdata", name), got)
 }
 
 func readTestdata(t testing.TB, name string) []byte {

@@ -1,16 +1,15 @@
 package hl7
 
 import (
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
-)
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
+	"github.com/iisync/iisync/internal/golden"
+)
 
 func readFile(t testing.TB, name string) []byte {
 	t.Helper()
@@ -42,19 +41,7 @@ func TestGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got := summarize(m)
-			if *update {
-				if err := os.MkdirAll(filepath.Dir(s.golden), 0o755); err != nil {
-					t.Fatal(err)
-				}
-				if err := os.WriteFile(s.golden, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			if want := string(readFile(t, s.golden)); got != want {
-				t.Errorf("summary differs from %s (rerun with -update and review the diff)\n got:\n%s\nwant:\n%s", s.golden, got, want)
-			}
+			golden.Check(t, s.golden, []byte(summarize(m)))
 		})
 	}
 }

@@ -3,16 +3,16 @@ package iis
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
-)
 
-var update = flag.Bool("update", false, "rewrite testdata/classify.golden.json")
+	"github.com/iisync/iisync/internal/golden"
+)
 
 // corpus returns the ACK and RSP samples under the repository's
 // testdata/messages, keyed by their path below it.
@@ -47,34 +47,40 @@ func TestClassifyGolden(t *testing.T) {
 	for name, b := range corpus(t) {
 		got[name] = Classify(b)
 	}
-	buf, err := json.MarshalIndent(got, "", "  ") // map keys are sorted
+	path := filepath.Join("testdata", "classify.golden.json")
+	golden.JSON(t, path, got) // map keys are sorted
+	if t.Failed() {
+		reportEntries(t, path, got)
+	}
+}
+
+// reportEntries names every corpus entry whose classification differs from
+// the golden file's: golden.JSON shows only the first differing line, which
+// may not even name its entry.
+func reportEntries(t *testing.T, path string, got map[string]Classification) {
+	t.Helper()
+	b, err := os.ReadFile(path)
 	if err != nil {
-		t.Fatal(err)
+		return // golden.JSON has said why
 	}
-	buf = append(buf, '\n')
-	golden := filepath.Join("testdata", "classify.golden.json")
-	if *update {
-		if err := os.WriteFile(golden, buf, 0o644); err != nil {
-			t.Fatal(err)
+	var want map[string]Classification
+	if err := json.Unmarshal(b, &want); err != nil {
+		t.Errorf("%s: %v", path, err)
+		return
+	}
+	names := slices.Collect(maps.Keys(got))
+	for name := range want {
+		if _, ok := got[name]; !ok {
+			names = append(names, name) // a sample gone from the corpus
 		}
 	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (run go test -update)", err)
-	}
-	if !bytes.Equal(buf, want) {
-		var w map[string]Classification
-		if err := json.Unmarshal(want, &w); err != nil {
-			t.Fatal(err)
+	slices.Sort(names)
+	for _, name := range names {
+		g, _ := json.Marshal(got[name])
+		x, _ := json.Marshal(want[name])
+		if !bytes.Equal(g, x) {
+			t.Errorf("%s:\n got %s\nwant %s", name, g, x)
 		}
-		for name, c := range got {
-			g, _ := json.Marshal(c)
-			x, _ := json.Marshal(w[name])
-			if !bytes.Equal(g, x) {
-				t.Errorf("%s:\n got %s\nwant %s", name, g, x)
-			}
-		}
-		t.Error("golden mismatch (run go test -update and review the diff)")
 	}
 }
 

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -13,10 +12,10 @@ import (
 	"testing"
 
 	"github.com/iisync/iisync/conf/field"
+	// Renamed: golden is this package's own helper, defined below.
+	goldenfile "github.com/iisync/iisync/internal/golden"
 	"github.com/iisync/iisync/transforms/hl7"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/steps")
 
 // markers are the canary patient values of testdata/vxu_canary.hl7; no
 // error may contain one.
@@ -141,19 +140,7 @@ func TestSteps(t *testing.T) {
 func golden(t *testing.T, name string, m *hl7.Message) {
 	t.Helper()
 	got := bytes.ReplaceAll(m.Raw(), []byte("\r"), []byte("\n"))
-	file := filepath.Join("testdata", "steps", name+".golden")
-	if *update {
-		if err := os.WriteFile(file, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(file)
-	if err != nil {
-		t.Fatalf("%v (run go test -update)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("output differs from %s:\n%s", file, got)
-	}
+	goldenfile.Check(t, filepath.Join("testdata", "steps", name+".golden"), got)
 }
 
 func TestStepErrors(t *testing.T) {

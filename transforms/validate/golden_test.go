@@ -1,7 +1,6 @@
 package validate
 
 import (
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -9,10 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/iisync/iisync/internal/golden"
 	"github.com/iisync/iisync/transforms/hl7"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
 
 const (
 	messagesDir = "../../testdata/messages"
@@ -49,21 +47,9 @@ func TestGolden(t *testing.T) {
 		}
 		n++
 		group := filepath.Base(filepath.Dir(file))
-		golden := filepath.Join("testdata", "golden", group, strings.TrimSuffix(filepath.Base(file), ".hl7")+".golden")
+		path := filepath.Join("testdata", "golden", group, strings.TrimSuffix(filepath.Base(file), ".hl7")+".golden")
 		t.Run(group+"/"+filepath.Base(file), func(t *testing.T) {
-			got := render(m, v.Validate(m))
-			if *update {
-				if err := os.MkdirAll(filepath.Dir(golden), 0o755); err != nil {
-					t.Fatal(err)
-				}
-				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			if want := string(readFile(t, golden)); got != want {
-				t.Errorf("findings differ from %s (rerun with -update and review the diff)\n got:\n%s\nwant:\n%s", golden, got, want)
-			}
+			golden.Check(t, path, []byte(render(m, v.Validate(m))))
 		})
 	}
 	if n < 25 {

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -14,10 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/iisync/iisync/internal/golden"
 	"github.com/iisync/iisync/transforms/hl7"
 )
-
-var update = flag.Bool("update", false, "rewrite testdata/*.golden.json")
 
 const (
 	fileAD1     = "vxu_z22_AD-1.1_multi_rxa_ndc_plus_historical.hl7"
@@ -104,20 +102,7 @@ func TestApplyGolden(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			var c Chart
 			applyAll(t, &c, tc.steps)
-			got := jsonOf(t, &c)
-			path := filepath.Join("testdata", tc.name+".golden.json")
-			if *update {
-				if err := os.WriteFile(path, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run with -update)", err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Errorf("chart differs from %s (run with -update and review the diff):\n%s", path, got)
-			}
+			golden.JSON(t, filepath.Join("testdata", tc.name+".golden.json"), &c)
 		})
 	}
 }

@@ -1,16 +1,13 @@
 package query
 
 import (
-	"bytes"
-	"encoding/json"
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-)
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
+	"github.com/iisync/iisync/internal/golden"
+)
 
 // TestGolden parses every sample answer in testdata/rsp (see
 // testdata/SOURCES.md) and compares the Response, as JSON, with
@@ -27,28 +24,7 @@ func TestGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, err := json.MarshalIndent(Parse(raw, nil), "", "  ")
-			if err != nil {
-				t.Fatal(err)
-			}
-			got = append(got, '\n')
-			golden := filepath.Join("testdata", "golden", name+".json")
-			if *update {
-				if err := os.MkdirAll(filepath.Dir(golden), 0o755); err != nil {
-					t.Fatal(err)
-				}
-				if err := os.WriteFile(golden, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test -update)", err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Errorf("Parse differs from %s (run go test -update and review the diff)", golden)
-			}
+			golden.JSON(t, filepath.Join("testdata", "golden", name+".json"), Parse(raw, nil))
 		})
 	}
 }

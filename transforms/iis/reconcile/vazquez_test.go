@@ -1,9 +1,6 @@
 package reconcile
 
 import (
-	"bytes"
-	"encoding/json"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,11 +8,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/iisync/iisync/internal/golden"
 	"github.com/iisync/iisync/transforms/iis/chart"
 	"github.com/iisync/iisync/transforms/iis/query"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
 
 // vazquezRSP is the registry's Z42 answer of the HIMSS IIP v7 TG2/TC1 "View
 // and Compare" step (see testdata/SOURCES.md).
@@ -264,24 +260,7 @@ func sortedBy(s []string) []string {
 // what the rows carry shows in review. Regenerate with -update.
 func TestVazquezGolden(t *testing.T) {
 	rows := Compare(vazquezLocal("20171120", "140"), vazquezRegistry(t).Doses, Options{})
-	got, err := json.MarshalIndent(rows, "", "  ")
-	if err != nil {
-		t.Fatal(err)
-	}
-	got = append(got, '\n')
-	path := filepath.Join("testdata", "vazquez_rows.golden.json")
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("rows differ from %s; rerun with -update and review the diff", path)
-	}
+	golden.JSON(t, filepath.Join("testdata", "vazquez_rows.golden.json"), rows)
 }
 
 // TestVazquezDemographics compares the demographics of TG1/TC1 step 1 with
