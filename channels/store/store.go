@@ -171,39 +171,62 @@ func Open(cfg Config, log zerolog.Logger) (*Store, error) {
 	return s, nil
 }
 
-// badgerOptions keeps Badger lean. Measured with the end-to-end RSS run
-// (200,000 messages, docs/BENCHMARKS.md): the resident set is dominated by
-// compaction's table builders and by memtable arenas, so memtables are two
-// of 16 MiB, base tables 2 MiB and L1 16 MiB. Smaller tables (8 MiB
-// memtables, 256 KiB tables) kept RSS lower without a Go memory limit but
-// made compaction churn enough to halve throughput as the store grew; with
-// serve's soft memory limit these sizes stay near 300 MB. The block and
-// index caches share CacheMB (index cache is required with encryption).
-// Values up to 1 MiB stay in the LSM tree, so the value log only takes
-// outsized messages.
+// badgerOptions keeps Badger lean, and bounded as the store grows.
+//
+// Badger builds every table in memory (blocks, their compressed and their
+// encrypted copies) with allocators that grow by doubling, and keeps up to
+// eight of them for reuse while it is busy. Without jemalloc those are Go
+// heap, so they hold the heap at about eight of the largest table builds:
+// an L0 table is a whole memtable, and with the default TableSizeMultiplier
+// of 2 every deeper level doubles its table size. With 16 MiB memtables the
+// live heap reached serve's 256 MiB soft limit after about 100,000 stored
+// messages and the collector ran continuously: ingest fell from ~5,000 to
+// ~2,000 msgs/s at 550-800 µs of CPU per message (docs/BENCHMARKS.md, "The
+// store as it grows"). So memtables are 4 MiB and every table below L0 is
+// 1 MiB (TableSizeMultiplier 1): the live heap then stays near 130 MB
+// through 200,000 messages (220 MB with 2 MiB tables). Four L0 tables
+// trigger a compaction, so L0 still hands 16 MiB at a time to the 16 MiB
+// base level. (256 KiB tables, tried earlier, made compaction churn too
+// much.)
+//
+// Badger caps a transaction at 15% of a memtable (about 600 KiB here), and
+// one message's op carries its raw, transformed, sent and response bytes:
+// values from 64 KiB on go to the value log as pointers, so an op stays far
+// below the cap whatever the message size; the pruner garbage-collects the
+// value log. The block and index caches share CacheMB (index cache is
+// required with encryption).
 func badgerOptions(cfg Config, key []byte, log zerolog.Logger) badger.Options {
 	cache := int64(cfg.CacheMB) << 20
-	return badger.DefaultOptions(cfg.Path).
+	opt := badger.DefaultOptions(cfg.Path).
 		WithSyncWrites(false).      // the journal is the durability point (journal.go)
 		WithDetectConflicts(false). // one writer goroutine: nothing to conflict with
 		WithEncryptionKey(key).
 		WithIndexCacheSize(cache / 4).
 		WithBlockCacheSize(cache - cache/4).
-		WithMemTableSize(16 << 20).
+		WithMemTableSize(memTableSize).
 		WithNumMemtables(2).
-		WithNumLevelZeroTables(2).
-		WithNumLevelZeroTablesStall(8).
-		WithBaseTableSize(2 << 20).
+		WithNumLevelZeroTables(4).
+		WithNumLevelZeroTablesStall(12).
+		WithBaseTableSize(1 << 20).
 		WithBaseLevelSize(16 << 20).
 		WithValueLogFileSize(64 << 20).
-		WithValueThreshold(1 << 20).
+		WithValueThreshold(valueThreshold).
 		WithNumCompactors(2).
 		WithNumGoroutines(2).
 		WithCompression(options.Snappy).
 		WithMetricsEnabled(false).
 		WithLoggingLevel(badger.WARNING). // replaces the logger: keep it before WithLogger
 		WithLogger(badgerLogger{log: log.With().Str("lib", "badger").Logger()})
+	opt.TableSizeMultiplier = 1 // no With method in v4.9.6
+	return opt
 }
+
+// Memtable size and the size from which values go to the value log (see
+// badgerOptions).
+const (
+	memTableSize   = 4 << 20
+	valueThreshold = 64 << 10
+)
 
 // badgerLogger passes Badger's warnings and errors to zerolog. Badger logs
 // file names, sizes and keys at most; keys hold only the fields the style
