@@ -28,7 +28,8 @@ bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
 ## bench-e2e: iisync serve vs the simple-hl7 and python3-hl7 peers under mllpload (PEERS, default /var/tmp/iisync-peers);
-##            RSS_MESSAGES=200000 scripts/bench-e2e.sh rss for the memory figure
+##            RSS_MESSAGES=200000 scripts/bench-e2e.sh rss for the memory figure, scripts/bench-e2e.sh ingest
+##            for the 8-connection commit figure, CHUNKS=10 scripts/bench-e2e.sh grow for the store as it grows
 bench-e2e:
 	GO=$(GO) scripts/bench-e2e.sh
 

@@ -10,6 +10,10 @@
 #                                   # commit (message, indexes, queue item) -> AA, with the
 #                                   # destination paused so nothing else runs; RUNS x N
 #                                   # with -c 8 -w 1, plus iisync's CPU time per message
+#   CHUNKS=10 scripts/bench-e2e.sh grow
+#                                   # the store as it grows: CHUNKS x N messages into one
+#                                   # store (-c 8 -w 1, destination paused); per chunk
+#                                   # msgs/s, CPU µs/msg, garbage collections, live heap
 #   RSS_MESSAGES=200000 scripts/bench-e2e.sh rss
 #                                   # RSS_MESSAGES through iisync (-c 8 -w 1), then
 #                                   # VmRSS / VmHWM and how many messages the store holds
@@ -22,15 +26,15 @@
 #
 # Environment: PEERS (default ${IISYNC_PEERS:-/var/tmp/iisync-peers}, installed
 # with ../shared/peers/install.sh), RUNS (3), N (20000), PY_N (5000),
-# RSS_MESSAGES (200000), DRAIN_TIMEOUT (seconds, 600), GO (go).
+# RSS_MESSAGES (200000), DRAIN_TIMEOUT (seconds, 600), CHUNKS (10), GO (go).
 # Everything started here is stopped on exit; the scratch directory is removed.
 set -euo pipefail
 
 mode=${1:-table}
 case "$mode" in
-table | rss | ingest) ;;
+table | rss | ingest | grow) ;;
 *)
-	echo "usage: $0 [table|rss|ingest]" >&2
+	echo "usage: $0 [table|rss|ingest|grow]" >&2
 	exit 2
 	;;
 esac
@@ -41,6 +45,7 @@ N=${N:-20000}
 PY_N=${PY_N:-5000}
 RSS_MESSAGES=${RSS_MESSAGES:-200000}
 DRAIN_TIMEOUT=${DRAIN_TIMEOUT:-600}
+CHUNKS=${CHUNKS:-10}
 GO=${GO:-go}
 PY=/usr/bin/python3 # Debian's python3, the one python3-hl7 is installed into
 
@@ -138,7 +143,7 @@ channels:
         addr: 127.0.0.1:$P_MLLP
     destinations:
       - name: peer
-        paused: $([ "$mode" = ingest ] && echo true || echo false)
+        paused: $([ "$mode" = ingest ] || [ "$mode" = grow ] && echo true || echo false)
         mllp:
           addr: 127.0.0.1:$P_DEST
 EOF
@@ -147,14 +152,15 @@ EOF
 pids+=($!)
 wait_port "$P_DEST" $! "python3-hl7 (destination)" "$tmp/py-dest.log"
 
-./bin/iisync serve -c "$tmp/iisync.yaml" >"$tmp/iisync.log" 2>&1 &
+# grow mode counts collections from the runtime's trace (stderr, one line each)
+GODEBUG=$([ "$mode" = grow ] && echo gctrace=1) ./bin/iisync serve -c "$tmp/iisync.yaml" >"$tmp/iisync.log" 2>&1 &
 IISYNC_PID=$!
 pids+=($IISYNC_PID)
 wait_port "$P_MLLP" $IISYNC_PID "iisync serve" "$tmp/iisync.log"
 for _ in $(seq 100); do curl -fsS "$API/readyz" >/dev/null 2>&1 && break; sleep 0.1; done
 curl -fsS "$API/readyz" >/dev/null || { cat "$tmp/iisync.log" >&2; die "iisync is not ready"; }
 
-if [ "$mode" != rss ]; then
+if [ "$mode" = table ] || [ "$mode" = ingest ]; then
 	node "$PEERS/simple-hl7/server.js" --port "$P_SIMPLE" --out "$tmp/simple.hl7" --quiet 2>"$tmp/simple.log" &
 	pids+=($!)
 	wait_port "$P_SIMPLE" $! "simple-hl7" "$tmp/simple.log"
@@ -226,6 +232,30 @@ if [ "$mode" = rss ]; then
 	echo "| $when | $(rss VmRSS) | $(rss VmHWM) | $(depth) |"
 	echo
 	echo "store: $(stored); delivered to the python3-hl7 peer: $(grep -c '^MSH|' "$tmp/delivered.hl7" || true)"
+	exit 0
+fi
+
+# --- grow mode -----------------------------------------------------------------
+if [ "$mode" = grow ]; then
+	tick=$(getconf CLK_TCK)
+	cpu() { awk '{ print $14 + $15 }' "/proc/$IISYNC_PID/stat"; }
+	gcs() { grep -c '^gc ' "$tmp/iisync.log" || true; }
+	live() { grep '^gc ' "$tmp/iisync.log" | tail -n 1 | sed -n 's/.*->\([0-9]*\) MB, [0-9]* MB goal.*/\1 MB/p'; }
+	rows=()
+	for r in $(seq "$CHUNKS"); do
+		c0=$(cpu) g0=$(gcs)
+		load "iisync serve" "$r" "$P_MLLP" "$N"
+		c1=$(cpu) g1=$(gcs)
+		rows+=("| $(((r - 1) * N)) | $(jq -r 'select(.run == '"$r"') | .msgs_per_sec | floor' "$tmp/results.jsonl") | $(((c1 - c0) * 1000000 / tick / N)) | $((g1 - g0)) | $(live) | $(rss VmRSS) |")
+	done
+	echo
+	echo "### The store as it grows: $CHUNKS x $N messages into one store, 8 connections (mllpload -c 8 -w 1), destination paused — $(hostline)"
+	echo
+	echo "| stored before the run | msgs/s | CPU µs/msg | GCs | live heap after the last GC | VmRSS after |"
+	echo "|---:|---:|---:|---:|---:|---:|"
+	printf '%s\n' "${rows[@]}"
+	echo
+	echo "VmHWM $(rss VmHWM); store: $(stored)"
 	exit 0
 fi
 
