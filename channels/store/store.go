@@ -116,7 +116,7 @@ func Open(cfg Config, log zerolog.Logger) (*Store, error) {
 	} else if fi, err := os.Stat(cfg.KeyFile); err == nil && fi.Mode().Perm()&0o077 != 0 {
 		log.Warn().Str("key_file", cfg.KeyFile).Msg("key file is readable by others")
 	}
-	db, err := badger.Open(badgerOptions(cfg, key, log))
+	db, err := openBadger(badgerOptions(cfg, key, log))
 	if err != nil {
 		clear(key)
 		if errors.Is(err, badger.ErrEncryptionKeyMismatch) {
@@ -228,6 +228,40 @@ const (
 	memTableSize   = 4 << 20
 	valueThreshold = 64 << 10
 )
+
+// openBadger opens Badger. After an unclean stop its memtable WAL files
+// (*.mem, twice the memtable size they were created with) are replayed into
+// arenas of today's memtable size, and Badger panics when one does not fit:
+// a store written before the memtables shrank to 4 MiB (16 MiB then) and
+// killed would never open again. Such files are first replayed under the
+// size they were written with and flushed to tables by a clean close.
+func openBadger(opt badger.Options) (*badger.DB, error) {
+	if written := largestMemtableFile(opt.Dir) / 2; written > opt.MemTableSize {
+		db, err := badger.Open(opt.WithMemTableSize(written))
+		if err != nil {
+			return nil, err
+		}
+		if err := db.Close(); err != nil {
+			return nil, err
+		}
+	}
+	return badger.Open(opt)
+}
+
+// largestMemtableFile is the size of the largest memtable WAL file in dir.
+func largestMemtableFile(dir string) int64 {
+	entries, _ := os.ReadDir(dir) // a missing dir has none
+	var largest int64
+	for _, e := range entries {
+		if !strings.HasSuffix(e.Name(), ".mem") {
+			continue
+		}
+		if fi, err := e.Info(); err == nil {
+			largest = max(largest, fi.Size())
+		}
+	}
+	return largest
+}
 
 // badgerLogger passes Badger's warnings and errors to zerolog. Badger logs
 // file names, sizes and keys at most; keys hold only the fields the style
