@@ -226,10 +226,10 @@ func TestIISDestinationSend(t *testing.T) {
 	}
 }
 
-// TestIISDestinationRefused: nobody listening is a transport failure the
-// queue retries.
+// TestIISDestinationRefused: a peer that drops the connection is a
+// transport failure the queue retries.
 func TestIISDestinationRefused(t *testing.T) {
-	d, err := buildDestination(iisDest("iis", "https://"+freeAddr(t)+"/IISService", "", -1), destLogger(t))
+	d, err := buildDestination(iisDest("iis", "https://"+refusingAddr(t)+"/IISService", "", -1), destLogger(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -438,9 +438,9 @@ func TestIISReturnChannel(t *testing.T) {
 func TestIISPing(t *testing.T) {
 	reg := &registry{}
 	url, ca := tlsRegistry(t, reg)
-	ch := mllpChannel("vxu", iisDest("iis", url, ca, 1), mllpDest("mllp", freeAddr(t)),
+	ch := mllpChannel("vxu", iisDest("iis", url, ca, 1), mllpDest("mllp", refusingAddr(t)),
 		DestinationConfig{Name: "file", File: &FileDestinationConfig{Dir: t.TempDir()}})
-	ch.Return = &ReturnConfig{MLLP: *mllpDest("", freeAddr(t)).MLLP}
+	ch.Return = &ReturnConfig{MLLP: *mllpDest("", refusingAddr(t)).MLLP}
 	h := newHarness(t, Config{Channels: []ChannelConfig{ch}})
 
 	tests := []struct {

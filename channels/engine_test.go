@@ -226,6 +226,30 @@ func freeAddr(t testing.TB) string {
 	return addr
 }
 
+// refusingAddr is the address of a peer that closes every connection as
+// soon as it is made: a destination that always fails in transport. A port
+// that was merely free when asked for can be taken meanwhile by a server of
+// another package's tests (go test runs packages side by side), and then
+// the "dead" destination accepts.
+func refusingAddr(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			_ = c.Close()
+		}
+	}()
+	t.Cleanup(func() { _ = ln.Close() })
+	return ln.Addr().String()
+}
+
 // mllpDest is an MLLP destination to addr with quick timeouts.
 func mllpDest(name, addr string) DestinationConfig {
 	return DestinationConfig{Name: name, MLLP: &mllp.SenderConfig{Addr: addr, DialTimeout: time.Second,
@@ -289,7 +313,7 @@ func TestNewValidates(t *testing.T) {
 func TestChannelsInfo(t *testing.T) {
 	iis := startIIS(t, "127.0.0.1:0", ackWith("AA"))
 	ch := mllpChannel("vxu", mllpDest("iis", iis.addr))
-	ch.Return = &ReturnConfig{MLLP: mllp.SenderConfig{Addr: freeAddr(t)}}
+	ch.Return = &ReturnConfig{MLLP: mllp.SenderConfig{Addr: refusingAddr(t)}}
 	h := newHarness(t, Config{Channels: []ChannelConfig{ch}})
 	infos := h.e.Channels()
 	if len(infos) != 1 || infos[0].Source != "mllp" || strings.HasSuffix(infos[0].Address, ":0") {

@@ -17,7 +17,7 @@ import (
 func TestPHICanary(t *testing.T) {
 	rejecting := startIIS(t, "127.0.0.1:0", ackWith("AR", hl7.ErrorDetail{Code: "101", UserMessage: "ZZTEST PAT123 20200101 rejected"}))
 	ehr, _ := startEHR(t)
-	main := mllpChannel("vxu", mllpDest("iis", rejecting.addr), mllpDest("down", freeAddr(t)))
+	main := mllpChannel("vxu", mllpDest("iis", rejecting.addr), mllpDest("down", refusingAddr(t)))
 	main.Retry.MaxAttempts = 2
 	main.Filter = FilterConfig{Expr: `field("PID-5.1") != "ZZTESTDROP"`, OnReject: "AR"}
 	main.Transforms = []mapping.StepConfig{{Map: &mapping.MapStep{Path: "PID-8", Table: map[string]string{"F": "F"}}}}

@@ -13,7 +13,7 @@ import (
 // parkedDest is a destination that never answers in time, so messages stay
 // queued while the receive path is examined.
 func parkedDest(t *testing.T) DestinationConfig {
-	d := mllpDest("iis", freeAddr(t))
+	d := mllpDest("iis", refusingAddr(t))
 	d.Retry = &RetryConfig{InitialBackoff: time.Hour, MaxBackoff: time.Hour, MaxAttempts: 5, MaxAge: time.Hour}
 	return d
 }

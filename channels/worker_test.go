@@ -79,7 +79,7 @@ func TestRetryThenSuccess(t *testing.T) {
 }
 
 func TestDeadLetterAfterMaxAttempts(t *testing.T) {
-	ch := mllpChannel("vxu", mllpDest("iis", freeAddr(t)))
+	ch := mllpChannel("vxu", mllpDest("iis", refusingAddr(t)))
 	ch.Retry.MaxAttempts = 3
 	h := newHarness(t, Config{Channels: []ChannelConfig{ch}})
 	send(t, h.addr("vxu"), vxu("CTL13", "PAT123"))
@@ -138,7 +138,7 @@ func TestReturnChannel(t *testing.T) {
 	ehr, returned := startEHR(t)
 	ok := mllpChannel("vxu", mllpDest("iis", iis.addr))
 	ok.Return = &ReturnConfig{MLLP: *mllpDest("", ehr.addr).MLLP}
-	dead := mllpChannel("dead", mllpDest("iis", freeAddr(t)))
+	dead := mllpChannel("dead", mllpDest("iis", refusingAddr(t)))
 	dead.Source.MLLP.Addr = "127.0.0.2:0"
 	dead.Retry.MaxAttempts = 2
 	dead.Return = ok.Return
