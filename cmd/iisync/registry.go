@@ -318,19 +318,12 @@ func isTerminal(w io.Writer) bool {
 	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
 
-// cliResult is registry.Result as the API writes it (validate.Finding
-// marshals to a shape it does not read back), plus the error of a 422/502.
+// cliResult is registry.Result as the API writes it: validate.Finding
+// marshals to FindingJSON and does not read it back, so the findings are
+// decoded here and the Result's own are left empty.
 type cliResult struct {
-	Error      string                 `json:"error,omitempty"`
-	Action     string                 `json:"action"`
-	Outcome    string                 `json:"outcome"`
-	Rows       []string               `json:"rows,omitempty"`
-	MessageIDs []uint64               `json:"message_ids,omitempty"`
-	Verdict    string                 `json:"verdict,omitempty"`
-	ACKCode    string                 `json:"ack_code,omitempty"`
-	Errors     []iis.ACKError         `json:"errors,omitempty"`
-	Findings   []validate.FindingJSON `json:"findings,omitempty"`
-	View       *registry.View         `json:"view"`
+	registry.Result
+	Findings []validate.FindingJSON `json:"findings,omitempty"`
 }
 
 // ANSI colours of the window's rows: blue (local only) and yellow
@@ -612,12 +605,12 @@ func printResult(w io.Writer, r *cliResult, colour bool) {
 	if len(r.MessageIDs) > 0 {
 		ids := make([]string, len(r.MessageIDs))
 		for i, id := range r.MessageIDs {
-			ids[i] = strconv.FormatUint(id, 10)
+			ids[i] = strconv.FormatUint(uint64(id), 10)
 		}
 		label("Messages", "%s (iisync messages show ID)", strings.Join(ids, ", "))
 	}
 	if r.Verdict != "" || r.ACKCode != "" {
-		label("Registry", "%s, ACK %s", orDash(r.Verdict), orDash(r.ACKCode))
+		label("Registry", "%s, ACK %s", orDash(string(r.Verdict)), orDash(r.ACKCode))
 	}
 	if len(r.Errors) > 0 {
 		label("Registry errors", "%d", len(r.Errors))
