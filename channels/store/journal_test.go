@@ -14,6 +14,21 @@ import (
 	"github.com/rs/zerolog"
 )
 
+// testJournalKey is the key of the journals in these tests.
+var testJournalKey = bytes.Repeat([]byte{7}, 32)
+
+// newTestJournal opens a journal in a directory of its own and returns it
+// with the directory.
+func newTestJournal(t *testing.T) (*journal, string) {
+	t.Helper()
+	dir := t.TempDir()
+	j, err := openJournal(dir, testJournalKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return j, dir
+}
+
 func openTestBadger(t *testing.T, dir string) *badger.DB {
 	t.Helper()
 	db, err := badger.Open(badger.DefaultOptions(dir).WithLogger(nil))
@@ -28,12 +43,7 @@ func openTestBadger(t *testing.T, dir string) *badger.DB {
 // middle of an append would, and replays into an empty database: every
 // whole record is applied in order, the torn one is not.
 func TestJournalReplay(t *testing.T) {
-	key := bytes.Repeat([]byte{7}, 32)
-	dir := t.TempDir()
-	j, err := openJournal(dir, key)
-	if err != nil {
-		t.Fatal(err)
-	}
+	j, dir := newTestJournal(t)
 	batches := [][]mutation{
 		{{kind: mutSet, key: []byte("a"), val: []byte("1")}, {kind: mutSet, key: []byte("b"), val: []byte("ZZTEST")}},
 		{{kind: mutDel, key: []byte("a")}, {kind: mutSet, key: []byte("c"), val: []byte("3"), expiresAt: 1 << 40}},
@@ -148,12 +158,7 @@ func keysIn(t *testing.T, db *badger.DB) map[string]string {
 // must not be replayed, neither by the journal that wrote them nor after a
 // reopen. A torn header write falls back to the other slot.
 func TestJournalEpochs(t *testing.T) {
-	key := bytes.Repeat([]byte{7}, 32)
-	dir := t.TempDir()
-	j, err := openJournal(dir, key)
-	if err != nil {
-		t.Fatal(err)
-	}
+	j, dir := newTestJournal(t)
 	appendAll(t, j, set("old1", strings.Repeat("x", 500)), set("old2", "2"), set("old3", "3"))
 	if err := j.checkpoint(openTestBadger(t, t.TempDir()), t.TempDir()); err != nil {
 		t.Fatal(err)
@@ -170,7 +175,7 @@ func TestJournalEpochs(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	again, err := openJournal(dir, key)
+	again, err := openJournal(dir, testJournalKey)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -197,7 +202,7 @@ func TestJournalEpochs(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = f.Close()
-	torn, err := openJournal(dir, key)
+	torn, err := openJournal(dir, testJournalKey)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -214,12 +219,7 @@ func TestJournalEpochs(t *testing.T) {
 // (records from offset 0, sealed without additional data) and rewrites it
 // in the current layout at the checkpoint.
 func TestJournalLegacy(t *testing.T) {
-	key := bytes.Repeat([]byte{7}, 32)
-	dir := t.TempDir()
-	j, err := openJournal(dir, key)
-	if err != nil {
-		t.Fatal(err)
-	}
+	j, dir := newTestJournal(t)
 	var old []byte
 	for _, b := range [][]mutation{set("a", "1"), set("b", "2")} {
 		plain := encodeMutations(nil, b)
@@ -233,7 +233,7 @@ func TestJournalLegacy(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	j, err = openJournal(dir, key)
+	j, err := openJournal(dir, testJournalKey)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -276,12 +276,7 @@ func TestJournalFillsAhead(t *testing.T) {
 }
 
 func testFillsAhead(t *testing.T, direct bool) {
-	key := bytes.Repeat([]byte{7}, 32)
-	dir := t.TempDir()
-	j, err := openJournal(dir, key)
-	if err != nil {
-		t.Fatal(err)
-	}
+	j, _ := newTestJournal(t)
 	defer j.close()
 	switch {
 	case direct && j.direct == nil:
@@ -337,10 +332,7 @@ func TestIDsSurviveReopen(t *testing.T) {
 	cfg := testConfig(t.TempDir())
 	var last ID
 	for round := range 3 {
-		s, err := Open(cfg, zerolog.Nop())
-		if err != nil {
-			t.Fatal(err)
-		}
+		s := openTest(t, cfg, zerolog.Nop())
 		for i := range 3 {
 			id, err := s.Commit(msg("c", "S", fmt.Sprintf("X%d-%d", round, i)), []string{"c/d"}, 0)
 			if err != nil {
@@ -366,10 +358,7 @@ func TestIDsSurviveReopen(t *testing.T) {
 func TestOpenRecoversFromJournal(t *testing.T) {
 	dir := t.TempDir()
 	cfg := testConfig(dir)
-	s, err := Open(cfg, zerolog.Nop())
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := openTest(t, cfg, zerolog.Nop())
 	before := mustCommit(t, s, msg("c", "S", "BEFORE"), "c/d")
 	if err := s.Close(); err != nil { // checkpoint: Badger synced, journal empty
 		t.Fatal(err)
@@ -380,10 +369,7 @@ func TestOpenRecoversFromJournal(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	s, err = Open(cfg, zerolog.Nop())
-	if err != nil {
-		t.Fatal(err)
-	}
+	s = openTest(t, cfg, zerolog.Nop())
 	var ids []ID
 	for i := range 20 {
 		ids = append(ids, mustCommit(t, s, msg("c", "S", fmt.Sprintf("AFTER%02d", i)), "c/d"))

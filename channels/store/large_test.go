@@ -15,10 +15,7 @@ import (
 // threshold must keep one message's op below that (badgerOptions).
 func TestCommitLargeMessages(t *testing.T) {
 	cfg := testConfig(t.TempDir())
-	s, err := Open(cfg, zerolog.Nop())
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := openTest(t, cfg, zerolog.Nop())
 	sizes := []int{2 << 10, valueThreshold - 1, valueThreshold, 600 << 10, memTableSize + 1}
 	fill := func(size int, tag byte) []byte {
 		b := bytes.Repeat([]byte{tag}, size)
@@ -32,6 +29,7 @@ func TestCommitLargeMessages(t *testing.T) {
 			Deliveries: []Delivery{{Destination: "big/preflight", Status: StatusRejected, ACKCode: "AE",
 				Sent: fill(size, 's'), Response: fill(size, 'a')}},
 		}
+		var err error
 		if ids[i], err = s.Commit(m, []string{"big/iis"}, 0); err != nil {
 			t.Fatalf("Commit of %d-byte stages: %v", size, err)
 		}

@@ -171,10 +171,7 @@ func TestCommitWithoutDestinations(t *testing.T) {
 
 func TestReopenKeepsDataAndIDsGrow(t *testing.T) {
 	cfg := testConfig(t.TempDir())
-	s, err := Open(cfg, zerolog.Nop())
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := openTest(t, cfg, zerolog.Nop())
 	var ids []ID
 	for i := range 3 {
 		ids = append(ids, mustCommit(t, s, msg("ch", "S", fmt.Sprint("C", i)), "ch/d"))
@@ -223,10 +220,7 @@ func TestReopenKeepsDataAndIDsGrow(t *testing.T) {
 func TestEncryptionAtRest(t *testing.T) {
 	dir := t.TempDir()
 	cfg := testConfig(dir)
-	s, err := Open(cfg, zerolog.Nop())
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := openTest(t, cfg, zerolog.Nop())
 	for i := range 50 {
 		m := msg("ch", "S", fmt.Sprint("C", i))
 		m.PatientRef = canary + "REF"
@@ -236,7 +230,7 @@ func TestEncryptionAtRest(t *testing.T) {
 		t.Fatal(err)
 	}
 	files := 0
-	err = filepath.WalkDir(cfg.Path, func(p string, d os.DirEntry, err error) error {
+	err := filepath.WalkDir(cfg.Path, func(p string, d os.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
 		}
