@@ -6,7 +6,6 @@ package main
 // the store and delivered downstream (at least once).
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"math/rand/v2"
@@ -23,24 +22,20 @@ import (
 
 	"github.com/iisync/iisync/channels/store"
 	"github.com/iisync/iisync/gateway/mllp"
+	"github.com/iisync/iisync/internal/ehrtest"
 	"github.com/iisync/iisync/transforms/hl7"
 )
 
-// downstream is an MLLP receiver that records every control ID delivered to it.
+// downstream records every control ID an ehrtest.Acker hands it.
 type downstream struct {
 	mu   sync.Mutex
 	seen map[string]int
 }
 
-func (d *downstream) ServeMLLP(_ context.Context, r *mllp.Request) []byte {
-	m, err := hl7.Parse(bytes.Clone(r.Payload))
-	if err != nil {
-		return hl7.BuildNAK(r.Payload, err, "AE", hl7.ACKOptions{})
-	}
+func (d *downstream) record(m *hl7.Message) {
 	d.mu.Lock()
 	d.seen[m.ControlID()]++
 	d.mu.Unlock()
-	return hl7.BuildACK(m, "AA", nil, hl7.ACKOptions{})
 }
 
 func (d *downstream) count(ids []string) (missing int) {
@@ -72,16 +67,7 @@ func TestCrashSafetySIGKILL(t *testing.T) {
 	bin := buildBinary(t)
 
 	down := &downstream{seen: map[string]int{}}
-	dsrv, err := mllp.New(mllp.Config{}.WithDefaults(), down, zerolog.Nop())
-	if err != nil {
-		t.Fatal(err)
-	}
-	dln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = dsrv.Serve(dln) }()
-	t.Cleanup(func() { _ = dsrv.Shutdown(context.Background()) })
+	downAddr := ehrtest.Acker(t, down.record)
 
 	inAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	apiAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
@@ -108,7 +94,7 @@ channels:
           initial_backoff: 20ms
           max_backoff: 200ms
           max_attempts: 1000
-`, dir, apiAddr, inAddr, dln.Addr().String())
+`, dir, apiAddr, inAddr, downAddr)
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
